@@ -1,0 +1,3 @@
+"""Compare one shared multitask model with separate per-task models on tabular data."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,149 @@
+"""Command line: ``python -m mtl_core compare FILE ... --target COL ... --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mtl_core.errors import InputError, MtlError, RunCancelled
+
+logger = logging.getLogger("mtl_core")
+
+EXIT_OK = 0
+EXIT_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose errors are one line, as every other input error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m mtl_core",
+        description="Compare one shared multitask model with separate per-task models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    compare = commands.add_parser(
+        "compare", help="train all models on CSV files and write metrics and a report"
+    )
+    compare.add_argument("files", nargs="+", type=Path, help="CSV files with the same columns")
+    compare.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="COL[:KIND]",
+        help="column to predict; repeat for each task. KIND is binary, multiclass or "
+        "regression (inferred when left out); 'COL>0' makes a binary task from a number",
+    )
+    compare.add_argument("--out", type=Path, required=True, help="output folder")
+    compare.add_argument(
+        "--exclude", action="append", default=[], metavar="COL", help="column never used as a feature"
+    )
+    compare.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    compare.add_argument(
+        "--epochs", type=int, default=30, help="epoch budget of every network (default 30)"
+    )
+    compare.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wall-clock budget of each network in seconds (default: none)",
+    )
+    compare.add_argument(
+        "--price-per-hour",
+        type=float,
+        default=1.0,
+        help="price of one compute hour, in your currency (default 1.0)",
+    )
+    compare.add_argument(
+        "--upkeep-per-model-month",
+        type=float,
+        default=0.0,
+        help="upkeep of one deployed model per month, in your currency (default 0)",
+    )
+    compare.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)"
+    )
+    compare.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    compare.add_argument("--verbose", action="store_true", help="log debug detail")
+    return parser
+
+
+def _progress_logger():
+    last = {"stage": None, "epoch": -1}
+
+    def report(event) -> None:
+        if event.stage != last["stage"]:
+            logger.info("[%d/%d] %s", event.stage_index, event.n_stages, event.stage_label)
+            last["stage"] = event.stage
+        elif event.stage.startswith(("multitask", "single_task_nn")) and event.epoch:
+            eta = f", about {event.eta_s:.0f} s left" if event.eta_s is not None else ""
+            logger.info(
+                "  epoch %d/%d, %.0f%% done%s", event.epoch, event.max_epochs,
+                100 * event.fraction, eta,
+            )
+
+    return report
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mtl_core.compare import run_comparison
+    from mtl_core.config import CompareConfig
+    from mtl_core.export import write_outputs
+    from mtl_core.loading import load_csvs
+    from mtl_core.tasks import TaskSpec
+
+    for path in args.files:
+        if not path.is_file():
+            raise InputError(f"file {str(path)!r} not found: check the path")
+    loaded = load_csvs(list(args.files))
+    for note in loaded.notes:
+        logger.info("load: %s", note.message)
+    columns = list(loaded.frame.columns)
+    config = CompareConfig(
+        targets=tuple(TaskSpec.parse(text, columns) for text in args.target),
+        exclude=tuple(args.exclude),
+        seed=args.seed,
+        max_epochs=args.epochs,
+        time_budget_s=args.time_budget,
+        price_per_hour=args.price_per_hour,
+        upkeep_per_model_month=args.upkeep_per_model_month,
+        n_bootstrap=args.bootstrap,
+    )
+    file_info = [vars(info) for info in loaded.files]
+    result = run_comparison(loaded.frame, config, _progress_logger(), file_info)
+    result.metrics["run"]["load_notes"] = [note.message for note in loaded.notes]
+    paths = write_outputs(result.metrics, args.out, pdf=args.pdf)
+    for name, path in paths.items():
+        logger.info("wrote %s: %s", name, path)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return run_compare(args)
+    except InputError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_INPUT
+    except RunCancelled as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_CANCELLED
+    except MtlError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 1

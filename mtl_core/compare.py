@@ -1,0 +1,344 @@
+"""Run a whole comparison: one shared multitask network against one network and one
+LightGBM model per task, all on the same split, scored on the same test rows."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import platform
+from dataclasses import dataclass
+
+import lightgbm
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+
+from mtl_core.bootstrap import compare_sides
+from mtl_core.config import CompareConfig
+from mtl_core.errors import InputError
+from mtl_core.feature_selection import select_features
+from mtl_core.gradient_boosting import fit_lightgbm, predict_lightgbm
+from mtl_core.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, predicted_labels, task_metrics
+from mtl_core.network import SharedTrunkNet
+from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
+from mtl_core.progress import ProgressCallback, ProgressTracker
+from mtl_core.savings import compute_savings
+from mtl_core.split import split_rows
+from mtl_core.tasks import Task, resolve_tasks
+from mtl_core.training import (
+    NetInputs,
+    TrainSettings,
+    auto_batch_size,
+    fit_network,
+    predict_network,
+    resolve_device,
+)
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SIDES = ("multitask", "single_task_nn", "lightgbm")
+SIDE_LABELS = {
+    "multitask": "Shared multitask model",
+    "single_task_nn": "Single-task networks",
+    "lightgbm": "LightGBM",
+}
+_LIGHTGBM_STAGE_WEIGHT = 0.3
+
+
+@dataclass
+class LabelScale:
+    """Standardisation of a regression target, fitted on training rows."""
+
+    mean: float = 0.0
+    std: float = 1.0
+
+    def forward(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.mean) / self.std
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return values * self.std + self.mean
+
+
+@dataclass
+class ComparisonResult:
+    """A finished run: the metrics dict plus the fitted shared model and transform."""
+
+    metrics: dict
+    preprocessor: FeaturePreprocessor
+    multitask_net: SharedTrunkNet
+    tasks: list[Task]
+    label_scales: list[LabelScale]
+
+
+def _label_matrix(tasks: list[Task], rows: np.ndarray, scales: list[LabelScale]) -> np.ndarray:
+    columns = []
+    for task, scale in zip(tasks, scales, strict=True):
+        labels = task.labels[rows]
+        columns.append(scale.forward(labels) if task.kind == "regression" else labels)
+    return np.column_stack(columns).astype(np.float32)
+
+
+def _fit_label_scales(tasks: list[Task], train_rows: np.ndarray) -> list[LabelScale]:
+    scales = []
+    for task in tasks:
+        if task.kind != "regression":
+            scales.append(LabelScale())
+            continue
+        values = task.labels[train_rows]
+        values = values[~np.isnan(values)]
+        std = float(values.std()) if values.size else 1.0
+        scales.append(LabelScale(float(values.mean()) if values.size else 0.0, std or 1.0))
+    return scales
+
+
+def _net_inputs(matrices: FeatureMatrices, labels: np.ndarray) -> NetInputs:
+    return NetInputs(
+        numeric=torch.from_numpy(matrices.numeric),
+        categorical=torch.from_numpy(matrices.categorical),
+        labels=torch.from_numpy(labels),
+    )
+
+
+def _stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
+    stages = [("multitask", "Shared multitask model", 1.0)]
+    for task in tasks:
+        stages.append(
+            (f"single_task_nn:{task.name}", f"Single-task network for {task.name}", 1.0)
+        )
+    for task in tasks:
+        stages.append(
+            (f"lightgbm:{task.name}", f"LightGBM for {task.name}", _LIGHTGBM_STAGE_WEIGHT)
+        )
+    return stages
+
+
+def _new_net(preprocessor: FeaturePreprocessor, tasks: list[Task], config: CompareConfig):
+    return SharedTrunkNet(
+        n_numeric=preprocessor.n_numeric,
+        cardinalities=preprocessor.cardinalities,
+        head_outputs=[task.n_outputs for task in tasks],
+        hidden_sizes=config.hidden_sizes,
+        head_size=config.head_size,
+        dropout=config.dropout,
+    )
+
+
+def _train_networks(tasks, preprocessor, train, val, test, config, tracker, device, batch_size):
+    """Train the shared network and one network per task; return test predictions."""
+    settings = TrainSettings(
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+        batch_size=batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        time_budget_s=config.time_budget_s,
+    )
+
+    def on_epoch(report):
+        return tracker.update(report.epoch, report.max_epochs, report.val_loss_per_task)
+
+    tracker.start("multitask")
+    torch.manual_seed(config.seed)
+    shared_net = _new_net(preprocessor, tasks, config)
+    shared_fit = fit_network(shared_net, tasks, train, val, settings, device, on_epoch)
+    predictions = {"multitask": predict_network(shared_net, test, tasks, device)}
+
+    single_fits = {}
+    single_predictions = []
+    for i, task in enumerate(tasks):
+        tracker.start(f"single_task_nn:{task.name}")
+        torch.manual_seed(config.seed)
+        net = _new_net(preprocessor, [task], config)
+        column = slice(i, i + 1)
+        own = [NetInputs(d.numeric, d.categorical, d.labels[:, column]) for d in (train, val, test)]
+        keep = ~torch.isnan(own[0].labels[:, 0])
+        own_train = NetInputs(own[0].numeric[keep], own[0].categorical[keep], own[0].labels[keep])
+        single_fits[task.name] = fit_network(net, [task], own_train, own[1], settings, device, on_epoch)
+        single_predictions.append(predict_network(net, own[2], [task], device)[0])
+    predictions["single_task_nn"] = single_predictions
+    return shared_net, shared_fit, single_fits, predictions
+
+
+def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
+    """Fit one LightGBM model per task; return fit seconds and test predictions."""
+    n_numeric_sources = len(preprocessor.numeric_columns_)
+    categorical_positions = list(
+        range(n_numeric_sources, n_numeric_sources + len(preprocessor.categorical_columns))
+    )
+    seconds = {}
+    predictions = []
+    for i, task in enumerate(tasks):
+        stage = f"lightgbm:{task.name}"
+        tracker.start(stage)
+        model = fit_lightgbm(
+            task,
+            matrices["train"].raw,
+            labels["train"][:, i],
+            matrices["val"].raw,
+            labels["val"][:, i],
+            categorical_positions,
+            seed=config.seed,
+            max_rounds=config.lightgbm_rounds,
+            threads=config.threads,
+            on_round=lambda rounds: tracker.update(rounds, config.lightgbm_rounds),
+        )
+        seconds[task.name] = model.seconds
+        predictions.append(predict_lightgbm(model, task, matrices["test"].raw))
+    return seconds, predictions
+
+
+def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
+    """Metrics, intervals and verdicts of one task on its labelled test rows."""
+    labels = task.labels[test_rows]
+    labelled = ~np.isnan(labels)
+    labels = labels[labelled]
+    side_predictions = {}
+    for side in SIDES:
+        values = predictions[side][i][labelled]
+        side_predictions[side] = scale.inverse(values) if task.kind == "regression" else values
+    metrics, unavailable, correct = {}, {}, {}
+    for side, values in side_predictions.items():
+        metrics[side], reasons = task_metrics(
+            task.kind, labels, values, len(task.classes) if task.classes else None
+        )
+        if reasons:
+            unavailable[side] = reasons
+        if task.kind != "regression":
+            correct[side] = int(np.sum(predicted_labels(task.kind, values) == labels.astype(int)))
+    primary = PRIMARY_METRIC[task.kind]
+    intervals, differences = compare_sides(
+        task.kind,
+        labels,
+        side_predictions,
+        {side: metrics[side].get(primary) for side in SIDES},
+        len(task.classes) if task.classes else 0,
+        config.n_bootstrap,
+        config.seed,
+    )
+    entry = {
+        "name": task.name,
+        "column": task.column,
+        "kind": task.kind,
+        "classes": task.classes,
+        "labelled_rows": int(task.labelled.sum()),
+        "labelled_test_rows": int(labelled.sum()),
+        "primary_metric": primary,
+        "higher_is_better": HIGHER_IS_BETTER[primary],
+        "metrics": metrics,
+        "unavailable": unavailable,
+        "metric_intervals": {side: [iv.low, iv.high] for side, iv in intervals.items()},
+        "comparisons": {side: vars(diff) for side, diff in differences.items()},
+        "test_predictions": int(labelled.sum()),
+    }
+    if task.kind != "regression":
+        entry["correct_predictions"] = correct
+    return entry
+
+
+def _versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightgbm": lightgbm.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def run_comparison(
+    frame: pd.DataFrame,
+    config: CompareConfig,
+    progress: ProgressCallback | None = None,
+    file_info: list[dict] | None = None,
+) -> ComparisonResult:
+    """Train and score every model of a comparison on ``frame``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Loaded rows; it is read, never modified.
+    config : CompareConfig
+        Targets and settings.
+    progress : callable, optional
+        Receives a ProgressEvent per epoch and stage; returning False cancels the run
+        with RunCancelled.
+    file_info : list of dict, optional
+        Per input file: name, delimiter, encoding, rows, columns, for the report.
+    """
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    tasks, skipped = resolve_tasks(frame, list(config.targets))
+    selection = select_features(frame, tasks, config.exclude)
+    if len(frame) < 30:
+        raise InputError(
+            f"only {len(frame)} rows: at least 30 are needed to train, validate and test"
+        )
+    split = split_rows(tasks, len(frame), config.test_fraction, config.val_fraction, config.seed)
+    rows = {"train": split.train, "val": split.val, "test": split.test}
+    preprocessor = FeaturePreprocessor(selection.roles).fit(frame.iloc[split.train])
+    matrices = {part: preprocessor.transform(frame.iloc[idx]) for part, idx in rows.items()}
+    scales = _fit_label_scales(tasks, split.train)
+    labels = {part: _label_matrix(tasks, idx, scales) for part, idx in rows.items()}
+    inputs = {part: _net_inputs(matrices[part], labels[part]) for part in rows}
+    device = resolve_device(config.device)
+    batch_size = config.batch_size or auto_batch_size(len(split.train))
+    tracker = ProgressTracker(_stages(tasks), progress)
+
+    shared_net, shared_fit, single_fits, predictions = _train_networks(
+        tasks, preprocessor, inputs["train"], inputs["val"], inputs["test"],
+        config, tracker, device, batch_size,
+    )
+    lightgbm_seconds, predictions["lightgbm"] = _train_boosters(
+        tasks, matrices, labels, preprocessor, config, tracker
+    )
+
+    task_entries = [
+        _score_task(task, i, split.test, predictions, scales[i], config)
+        for i, task in enumerate(tasks)
+    ]
+    single_seconds = {name: fit.seconds for name, fit in single_fits.items()}
+    fit_seconds = {
+        "multitask": shared_fit.seconds,
+        "single_task_nn": single_seconds,
+        "single_task_nn_total": sum(single_seconds.values()),
+        "lightgbm": lightgbm_seconds,
+        "lightgbm_total": sum(lightgbm_seconds.values()),
+    }
+    settings = config.settings() | {"batch_size_used": batch_size}
+    metrics = {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "seed": config.seed,
+            "n_rows": len(frame),
+            "n_train": len(split.train),
+            "n_val": len(split.val),
+            "n_test": len(split.test),
+            "stratified_on": split.stratified_on,
+            "files": file_info or [],
+            "features": [role.column for role in selection.roles],
+            "excluded_columns": [vars(item) for item in selection.excluded],
+            "warnings": selection.warnings,
+            "settings": settings,
+            "device": str(device),
+            "versions": _versions(),
+            "epochs_run": {
+                "multitask": shared_fit.epochs_run,
+                "single_task_nn": {name: fit.epochs_run for name, fit in single_fits.items()},
+            },
+        },
+        "tasks": task_entries,
+        "skipped_tasks": [vars(item) for item in skipped],
+        "fit_seconds": fit_seconds,
+        "learning_curves": {
+            "multitask": shared_fit.curve,
+            "single_task_nn": {name: fit.curve for name, fit in single_fits.items()},
+        },
+    }
+    metrics["savings"] = compute_savings(
+        metrics, config.price_per_hour, config.upkeep_per_model_month
+    )
+    return ComparisonResult(metrics, preprocessor, shared_net, tasks, scales)

@@ -1,0 +1,111 @@
+"""Settings of one comparison run, validated on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from mtl_core.errors import InputError
+from mtl_core.tasks import TaskSpec
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of a comparison run.
+
+    Attributes
+    ----------
+    targets : tuple of TaskSpec
+        The tasks to predict.
+    exclude : tuple of str
+        Columns never used as features.
+    seed : int
+        Seed of the split, the networks, LightGBM and the bootstrap.
+    max_epochs : int
+        Epoch budget of every network, shared and single-task alike.
+    patience : int
+        Epochs without a better validation loss before early stopping.
+    time_budget_s : float or None
+        Wall-clock budget of each network in seconds; None trains up to max_epochs.
+    batch_size : int or None
+        Rows per optimiser step; None picks one from the number of training rows.
+    hidden_sizes : tuple of int
+        Widths of the shared trunk's layers; single-task networks use the same trunk.
+    head_size : int
+        Width of the hidden layer of each task head.
+    dropout : float
+        Dropout rate in the trunk.
+    learning_rate : float
+        AdamW learning rate.
+    test_fraction, val_fraction : float
+        Shares of the rows held out for testing and for early stopping.
+    n_bootstrap : int
+        Bootstrap resamples of the test rows for the 95% intervals.
+    lightgbm_rounds : int
+        Maximum boosting rounds; early stopping on the validation rows picks fewer.
+    price_per_hour : float
+        Price of one compute hour, in the user's currency.
+    upkeep_per_model_month : float
+        Upkeep of one deployed model per month, in the same currency.
+    device : str
+        ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    threads : int or None
+        Torch CPU threads; None leaves torch's default.
+    """
+
+    targets: tuple[TaskSpec, ...]
+    exclude: tuple[str, ...] = ()
+    seed: int = 0
+    max_epochs: int = 30
+    patience: int = 5
+    time_budget_s: float | None = None
+    batch_size: int | None = None
+    hidden_sizes: tuple[int, ...] = (256, 128)
+    head_size: int = 32
+    dropout: float = 0.1
+    learning_rate: float = 2e-3
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    n_bootstrap: int = 1000
+    lightgbm_rounds: int = 1000
+    price_per_hour: float = 1.0
+    upkeep_per_model_month: float = 0.0
+    device: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise InputError("no target given: name at least one column to predict")
+        _check_range("max_epochs", self.max_epochs, 1, 10_000)
+        _check_range("patience", self.patience, 1, 10_000)
+        _check_range("n_bootstrap", self.n_bootstrap, 0, 100_000)
+        _check_range("lightgbm_rounds", self.lightgbm_rounds, 1, 100_000)
+        if self.batch_size is not None:
+            _check_range("batch_size", self.batch_size, 1, 1_000_000)
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise InputError(
+                f"invalid time budget {self.time_budget_s!r}: give a number of seconds above 0"
+            )
+        for name in ("test_fraction", "val_fraction"):
+            value = getattr(self, name)
+            if not 0.05 <= value <= 0.5:
+                raise InputError(f"invalid {name} {value!r}: use a share between 0.05 and 0.5")
+        for name in ("price_per_hour", "upkeep_per_model_month"):
+            value = getattr(self, name)
+            if not (value >= 0 and value < float("inf")):
+                raise InputError(f"invalid {name} {value!r}: use a number of 0 or more")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise InputError(f"invalid device {self.device!r}: use auto, cpu or cuda")
+
+    def settings(self) -> dict:
+        """Return the settings that shape the results, for metrics.json."""
+        values = dataclasses.asdict(self)
+        values["targets"] = [spec.name for spec in self.targets]
+        values["exclude"] = list(self.exclude)
+        values["hidden_sizes"] = list(self.hidden_sizes)
+        return values
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"invalid {name} {value!r}: use a whole number from {low} to {high}")

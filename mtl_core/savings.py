@@ -1,0 +1,149 @@
+"""The five savings figures, computed from a run's measured numbers only.
+
+Every figure is returned with its formula and inputs, so a reader can redo the
+arithmetic. Prices are the user's; nothing here is an assumed benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+
+SEPARATE_SIDES = ("single_task_nn", "lightgbm")
+SIDES = ("multitask",) + SEPARATE_SIDES
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [value for value in values if value is not None and math.isfinite(value)]
+    return sum(finite) / len(finite) if finite else None
+
+
+def _task_efficiency(n_tasks: int, fit: dict) -> dict:
+    shared = fit["multitask"]
+    separate = fit["single_task_nn_total"]
+    ratio = shared / separate if separate > 0 else None
+    return {
+        "formula": "T separate models replaced by 1 shared model; "
+        "time ratio = t_shared / sum(t_single)",
+        "inputs": {"T": n_tasks, "t_shared_s": shared, "sum_t_single_s": separate},
+        "result": {"models_replaced": n_tasks, "time_ratio": ratio},
+        "unit": "models; ratio (below 1 means the shared model trains faster)",
+    }
+
+
+def _accuracy_gain(tasks: list[dict]) -> dict:
+    per_task = {}
+    relative = {side: [] for side in SEPARATE_SIDES}
+    auc_points = {side: [] for side in SEPARATE_SIDES}
+    for task in tasks:
+        entry = {"metric": task["primary_metric"]}
+        for side in SEPARATE_SIDES:
+            comparison = task["comparisons"].get(side, {})
+            gain = comparison.get("difference")
+            entry[f"vs_{side}"] = gain
+            separate_value = task["metrics"].get(side, {}).get(task["primary_metric"])
+            if gain is not None and separate_value:
+                relative[side].append(100.0 * gain / abs(separate_value))
+            if gain is not None and task["primary_metric"] == "roc_auc":
+                auc_points[side].append(gain)
+        per_task[task["name"]] = entry
+    result = {}
+    for side in SEPARATE_SIDES:
+        result[f"mean_relative_gain_pct_vs_{side}"] = _mean(relative[side])
+        result[f"mean_roc_auc_gain_vs_{side}"] = _mean(auc_points[side])
+    return {
+        "formula": "gain = metric_shared - metric_separate (sign flipped where lower is "
+        "better); relative gain = gain / |metric_separate|, averaged over tasks",
+        "inputs": {"per_task": per_task},
+        "result": result,
+        "per_task": per_task,
+        "unit": "metric points; percent",
+    }
+
+
+def _time_saved(fit: dict) -> dict:
+    shared = fit["multitask"]
+    return {
+        "formula": "saved = sum(t_separate) - t_shared",
+        "inputs": {
+            "t_shared_s": shared,
+            "sum_t_single_task_nn_s": fit["single_task_nn_total"],
+            "sum_t_lightgbm_s": fit["lightgbm_total"],
+        },
+        "result": {
+            "vs_single_task_nn_s": fit["single_task_nn_total"] - shared,
+            "vs_lightgbm_s": fit["lightgbm_total"] - shared,
+        },
+        "unit": "seconds per training run (negative means the shared model took longer)",
+    }
+
+
+def _cost(fit: dict, n_tasks: int, price_per_hour: float, upkeep: float) -> dict:
+    def run_cost(seconds: float) -> float:
+        return seconds / 3600.0 * price_per_hour
+
+    shared = fit["multitask"]
+    return {
+        "formula": "saved per run = (sum(t_separate) - t_shared) / 3600 x price per hour; "
+        "saved upkeep per month = (T - 1) x upkeep per model",
+        "inputs": {
+            "price_per_hour": price_per_hour,
+            "upkeep_per_model_month": upkeep,
+            "T": n_tasks,
+            "t_shared_s": shared,
+            "sum_t_single_task_nn_s": fit["single_task_nn_total"],
+            "sum_t_lightgbm_s": fit["lightgbm_total"],
+        },
+        "result": {
+            "shared_run_cost": run_cost(shared),
+            "single_task_nn_run_cost": run_cost(fit["single_task_nn_total"]),
+            "lightgbm_run_cost": run_cost(fit["lightgbm_total"]),
+            "saved_per_run_vs_single_task_nn": run_cost(fit["single_task_nn_total"] - shared),
+            "saved_per_run_vs_lightgbm": run_cost(fit["lightgbm_total"] - shared),
+            "saved_upkeep_per_month": (n_tasks - 1) * upkeep,
+        },
+        "unit": "currency of the price (negative means the shared model costs more)",
+    }
+
+
+def _consistency(tasks: list[dict]) -> dict:
+    correct = {side: 0 for side in SIDES}
+    total = 0
+    for task in tasks:
+        if task["kind"] == "regression" or not task.get("correct_predictions"):
+            continue
+        total += task["test_predictions"]
+        for side in SIDES:
+            correct[side] += task["correct_predictions"].get(side, 0)
+    result = {side: (correct[side] / total if total else None) for side in SIDES}
+    return {
+        "formula": "consistency = correct predictions / all predictions, "
+        "over the classification tasks' test rows",
+        "inputs": {"correct": correct, "predictions": total},
+        "result": result,
+        "unit": "share of predictions",
+    }
+
+
+def compute_savings(metrics: dict, price_per_hour: float, upkeep_per_model_month: float) -> dict:
+    """Compute the five savings figures from a run's metrics dict.
+
+    Parameters
+    ----------
+    metrics : dict
+        The run's metrics (``tasks`` and ``fit_seconds`` are read).
+    price_per_hour : float
+        Price of one compute hour.
+    upkeep_per_model_month : float
+        Upkeep of one deployed model per month.
+    """
+    tasks = metrics["tasks"]
+    fit = metrics["fit_seconds"]
+    return {
+        "price_per_hour": price_per_hour,
+        "upkeep_per_model_month": upkeep_per_model_month,
+        "task_efficiency": _task_efficiency(len(tasks), fit),
+        "accuracy_gain": _accuracy_gain(tasks),
+        "training_time_saved": _time_saved(fit),
+        "cost_reduction": _cost(fit, len(tasks), price_per_hour, upkeep_per_model_month),
+        "prediction_consistency": _consistency(tasks),
+    }

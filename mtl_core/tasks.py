@@ -1,0 +1,267 @@
+"""Prediction tasks: parse the user's target specs, infer each kind, encode labels."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mtl_core.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("binary", "multiclass", "regression")
+MAX_CLASSES = 50
+_POSITIVE_WORDS = {"1", "true", "yes", "y", "t", "positive", "churn", "clicked"}
+_DERIVED = re.compile(r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$")
+_OPERATORS = {
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    "==": np.equal,
+}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A target as the user named it.
+
+    Attributes
+    ----------
+    column : str
+        Source column in the data.
+    kind : str or None
+        ``binary``, ``multiclass`` or ``regression``; None infers it from the values.
+    operator, threshold : str or None, float or None
+        For a binary task derived from a number, such as ``Clicks>0``.
+    """
+
+    column: str
+    kind: str | None = None
+    operator: str | None = None
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise InputError(
+                f"invalid task kind {self.kind!r} for target {self.column!r}: "
+                f"use one of {', '.join(KINDS)}"
+            )
+        if self.operator is not None and self.kind not in (None, "binary"):
+            raise InputError(
+                f"target {self.name!r} compares a number, so it is binary: "
+                f"drop the ':{self.kind}' suffix"
+            )
+
+    @property
+    def name(self) -> str:
+        if self.operator is None:
+            return self.column
+        return f"{self.column}{self.operator}{self.threshold:g}"
+
+    @classmethod
+    def parse(cls, text: str, columns: list[str] | None = None) -> TaskSpec:
+        """Parse ``COL``, ``COL:kind`` or a derived binary target such as ``COL>0``.
+
+        A column whose own name contains ``:`` or ``>`` is taken as a plain column
+        when ``columns`` lists it.
+        """
+        text = text.strip()
+        if not text:
+            raise InputError("empty target: name a column, e.g. --target Clicks")
+        if columns is not None and text in columns:
+            return cls(column=text)
+        kind = None
+        head, sep, tail = text.rpartition(":")
+        if sep and tail.strip().lower() in KINDS:
+            text, kind = head.strip(), tail.strip().lower()
+            if columns is not None and text in columns:
+                return cls(column=text, kind=kind)
+        match = _DERIVED.match(text)
+        if match and (columns is None or match["column"] in columns):
+            return cls(
+                column=match["column"],
+                kind=kind,
+                operator=match["op"],
+                threshold=float(match["value"]),
+            )
+        return cls(column=text, kind=kind)
+
+
+@dataclass
+class Task:
+    """A resolved task with its labels encoded for training.
+
+    ``labels`` has shape ``(n_rows,)``: class codes as float (NaN where missing)
+    for classification, original values for regression.
+    """
+
+    name: str
+    column: str
+    kind: str
+    classes: list[str] | None
+    labels: np.ndarray
+
+    @property
+    def n_outputs(self) -> int:
+        if self.kind == "multiclass":
+            return len(self.classes)
+        return 1
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return ~np.isnan(self.labels)
+
+
+@dataclass(frozen=True)
+class SkippedTask:
+    column: str
+    reason: str
+
+
+def _numeric_values(series: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("Float64").astype(float)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    return None
+
+
+def _class_order(values: list) -> list:
+    """Sort classes so a binary task's positive class ("yes", True, 1) comes last."""
+    ordered = sorted(values, key=lambda value: (str(type(value)), value))
+    if len(ordered) == 2:
+        first = str(ordered[0]).strip().lower()
+        if first in _POSITIVE_WORDS:
+            ordered.reverse()
+    return ordered
+
+
+def _encode_classes(series: pd.Series, name: str) -> tuple[list[str], np.ndarray]:
+    present = series.dropna()
+    if pd.api.types.is_float_dtype(present) and (present == present.round()).all():
+        present = present.astype(np.int64)
+        series = series.astype("Int64")
+    classes = _class_order(list(pd.unique(present)))
+    codes = pd.Categorical(series, categories=classes).codes.astype(float)
+    codes[codes < 0] = np.nan
+    return [str(value) for value in classes], codes
+
+
+def infer_kind(series: pd.Series) -> str:
+    """Infer binary, multiclass or regression from a column's labelled values."""
+    present = series.dropna()
+    n_unique = present.nunique()
+    if pd.api.types.is_bool_dtype(series) or n_unique == 2:
+        return "binary"
+    if pd.api.types.is_numeric_dtype(series):
+        return "regression"
+    return "multiclass"
+
+
+def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
+    """Build a task from a spec, raising InputError when it cannot be trained."""
+    if spec.column not in frame.columns:
+        raise InputError(
+            f"target column {spec.column!r} not found: choose one of "
+            f"{', '.join(repr(c) for c in list(frame.columns)[:20])}"
+        )
+    series = frame[spec.column]
+    if series.isna().all():
+        raise InputError(f"target {spec.name!r} has no labelled rows: every value is missing")
+
+    if spec.operator is not None:
+        numbers = _numeric_values(series)
+        if numbers is None:
+            raise InputError(
+                f"target {spec.name!r} compares column {spec.column!r} with a number, "
+                "but that column is not numeric: use the column itself as the target"
+            )
+        derived = _OPERATORS[spec.operator](numbers, spec.threshold).astype(float)
+        labels = np.where(numbers.isna(), np.nan, derived)
+        classes = ["False", "True"]
+        kind = "binary"
+    else:
+        kind = spec.kind or infer_kind(series)
+        if kind == "regression":
+            numbers = _numeric_values(series)
+            if numbers is None:
+                raise InputError(
+                    f"target {spec.name!r} is not numeric, so it cannot be a regression "
+                    "task: use :binary or :multiclass"
+                )
+            labels = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
+            labels[~np.isfinite(labels)] = np.nan
+            classes = None
+        else:
+            classes, labels = _encode_classes(series, spec.name)
+
+    task = Task(name=spec.name, column=spec.column, kind=kind, classes=classes, labels=labels)
+    _check_trainable(task)
+    return task
+
+
+def _check_trainable(task: Task) -> None:
+    labelled = task.labels[task.labelled]
+    if len(labelled) < 10:
+        raise InputError(
+            f"target {task.name!r} has only {len(labelled)} labelled rows: "
+            "at least 10 are needed to train and test"
+        )
+    if task.kind == "regression":
+        if np.nanstd(labelled) == 0:
+            raise InputError(
+                f"target {task.name!r} has the same value in every labelled row, "
+                "so there is nothing to predict: choose another target"
+            )
+        return
+    n_classes = len(np.unique(labelled))
+    if n_classes < 2:
+        raise InputError(
+            f"target {task.name!r} has only one class ({task.classes[int(labelled[0])]!r}), "
+            "so there is nothing to predict: choose another target"
+        )
+    if task.kind == "binary" and len(task.classes) != 2:
+        raise InputError(
+            f"target {task.name!r} has {len(task.classes)} classes, not 2: "
+            f"use {task.column}:multiclass, or a derived target such as '{task.column}>0'"
+        )
+    if task.kind == "multiclass" and len(task.classes) > MAX_CLASSES:
+        raise InputError(
+            f"target {task.name!r} has {len(task.classes)} classes, more than "
+            f"{MAX_CLASSES}: use {task.column}:regression if it is a number, "
+            "or choose another target"
+        )
+
+
+def resolve_tasks(
+    frame: pd.DataFrame, specs: list[TaskSpec]
+) -> tuple[list[Task], list[SkippedTask]]:
+    """Resolve every spec; a task that cannot train is skipped with its reason.
+
+    Raises InputError when no task is left or a column is named twice.
+    """
+    if not specs:
+        raise InputError("no target given: name at least one column, e.g. --target Clicks")
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise InputError(f"target {duplicates[0]!r} is given twice: name each target once")
+    tasks: list[Task] = []
+    skipped: list[SkippedTask] = []
+    for spec in specs:
+        if spec.column not in frame.columns:
+            resolve_task(frame, spec)  # raises the not-found message
+        try:
+            tasks.append(resolve_task(frame, spec))
+        except InputError as err:
+            logger.warning("skipping target %r: %s", spec.name, err)
+            skipped.append(SkippedTask(column=spec.name, reason=str(err)))
+    if not tasks:
+        reasons = "; ".join(item.reason for item in skipped)
+        raise InputError(f"no target can be trained: {reasons}")
+    return tasks, skipped

@@ -1,0 +1,239 @@
+"""Train a SharedTrunkNet with masked per-task losses and early stopping."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+
+from mtl_core.errors import RunCancelled
+from mtl_core.network import SharedTrunkNet
+from mtl_core.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+_EVAL_BATCH = 16384
+
+
+@dataclass
+class NetInputs:
+    """Tensors of one set of rows: features and labels (NaN where missing)."""
+
+    numeric: torch.Tensor
+    categorical: torch.Tensor
+    labels: torch.Tensor  # shape (n_rows, n_tasks)
+
+    def __len__(self) -> int:
+        return self.numeric.shape[0]
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What the progress callback receives after each epoch."""
+
+    epoch: int
+    max_epochs: int
+    elapsed_s: float
+    train_loss: float
+    val_loss: float
+    val_loss_per_task: dict[str, float]
+
+
+@dataclass
+class FitResult:
+    seconds: float
+    epochs_run: int
+    best_epoch: int
+    curve: dict[str, list[float]] = field(default_factory=dict)
+    stop_reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    max_epochs: int
+    patience: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    time_budget_s: float | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    """Resolve ``auto`` to CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def auto_batch_size(n_train: int) -> int:
+    """Pick a power of two near n_train / 64, between 64 and 2048 rows."""
+    target = max(64, min(2048, n_train // 64))
+    return 2 ** int(round(math.log2(target)))
+
+
+class TaskLosses(nn.Module):
+    """Sum of per-task mean losses over the labelled (row, task) pairs only.
+
+    Regression labels must already be standardised; a task with no labelled row in
+    a batch adds nothing.
+    """
+
+    def __init__(self, tasks: list[Task]) -> None:
+        super().__init__()
+        self.kinds = [task.kind for task in tasks]
+
+    def per_task(self, outputs: list[torch.Tensor], labels: torch.Tensor) -> list[torch.Tensor]:
+        losses = []
+        for i, (kind, output) in enumerate(zip(self.kinds, outputs, strict=True)):
+            target = labels[:, i]
+            mask = ~torch.isnan(target)
+            if not bool(mask.any()):
+                losses.append(output.sum() * 0.0)
+                continue
+            if kind == "binary":
+                loss = functional.binary_cross_entropy_with_logits(
+                    output[mask, 0], target[mask]
+                )
+            elif kind == "multiclass":
+                loss = functional.cross_entropy(output[mask], target[mask].long())
+            else:
+                loss = functional.mse_loss(output[mask, 0], target[mask])
+            losses.append(loss)
+        return losses
+
+    def forward(self, outputs: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        return torch.stack(self.per_task(outputs, labels)).sum()
+
+
+def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
+    """Mean loss per task over all labelled rows of ``data``."""
+    net.eval()
+    totals = np.zeros(len(loss_fn.kinds))
+    counts = np.zeros(len(loss_fn.kinds))
+    with torch.no_grad():
+        for start in range(0, len(data), _EVAL_BATCH):
+            part = slice(start, start + _EVAL_BATCH)
+            labels = data.labels[part].to(device)
+            outputs = net(data.numeric[part].to(device), data.categorical[part].to(device))
+            n_labelled = (~torch.isnan(labels)).sum(dim=0).cpu().numpy()
+            losses = loss_fn.per_task(outputs, labels)
+            totals += np.array([float(loss) for loss in losses]) * n_labelled
+            counts += n_labelled
+    return list(np.where(counts > 0, totals / np.maximum(counts, 1), 0.0))
+
+
+def fit_network(
+    net: SharedTrunkNet,
+    tasks: list[Task],
+    train: NetInputs,
+    val: NetInputs,
+    settings: TrainSettings,
+    device: torch.device,
+    on_epoch: Callable[[EpochReport], bool | None] | None = None,
+) -> FitResult:
+    """Train ``net`` in place and leave the weights of its best validation epoch.
+
+    ``on_epoch`` is called after every epoch; returning False raises RunCancelled.
+    """
+    torch.manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+    net.to(device)
+    loss_fn = TaskLosses(tasks)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate)
+    task_names = [task.name for task in tasks]
+    curve: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": []}
+    best = (math.inf, 0, copy.deepcopy(net.state_dict()))
+    started = time.perf_counter()
+    stop_reason = "reached the epoch budget"
+    epoch = 0
+    for epoch in range(1, settings.max_epochs + 1):
+        net.train()
+        order = torch.randperm(len(train), generator=generator)
+        total, seen = 0.0, 0
+        out_of_time = False
+        for start in range(0, len(train), settings.batch_size):
+            rows = order[start : start + settings.batch_size]
+            if len(rows) < 2 and seen:
+                continue  # a one-row batch adds noise and nothing else
+            outputs = net(train.numeric[rows].to(device), train.categorical[rows].to(device))
+            loss = loss_fn(outputs, train.labels[rows].to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss) * len(rows)
+            seen += len(rows)
+            budget = settings.time_budget_s
+            if budget is not None and time.perf_counter() - started > budget:
+                out_of_time = True
+                break
+        val_per_task = _evaluate(net, loss_fn, val, device)
+        val_loss = float(sum(val_per_task))
+        train_loss = total / max(seen, 1)
+        curve["epoch"].append(epoch)
+        curve["train_loss"].append(train_loss)
+        curve["val_loss"].append(val_loss)
+        if val_loss < best[0] - 1e-6:
+            best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
+        elapsed = time.perf_counter() - started
+        logger.debug("epoch %d: train loss %.4f, validation loss %.4f", epoch, train_loss, val_loss)
+        if on_epoch is not None:
+            report = EpochReport(
+                epoch=epoch,
+                max_epochs=settings.max_epochs,
+                elapsed_s=elapsed,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                val_loss_per_task=dict(zip(task_names, val_per_task, strict=True)),
+            )
+            if on_epoch(report) is False:
+                raise RunCancelled("the run was stopped before it finished")
+        if out_of_time:
+            stop_reason = "reached the time budget"
+            break
+        if epoch - best[1] >= settings.patience:
+            stop_reason = f"early stop: no better validation loss for {settings.patience} epochs"
+            break
+    net.load_state_dict(best[2])
+    seconds = time.perf_counter() - started
+    logger.info(
+        "trained %s in %.1f s, %d epochs (best %d, %s)",
+        ", ".join(task_names),
+        seconds,
+        epoch,
+        best[1],
+        stop_reason,
+    )
+    return FitResult(seconds, epoch, best[1], curve, stop_reason)
+
+
+def predict_network(
+    net: SharedTrunkNet, data: NetInputs, tasks: list[Task], device: torch.device
+) -> list[np.ndarray]:
+    """Predict every task: probabilities for classification, model units for regression.
+
+    Returns per task an array of shape ``(n_rows,)`` (binary: probability of the
+    positive class; regression: standardised value) or ``(n_rows, n_classes)``.
+    """
+    net.eval()
+    parts: list[list[np.ndarray]] = [[] for _ in tasks]
+    with torch.no_grad():
+        for start in range(0, len(data), _EVAL_BATCH):
+            part = slice(start, start + _EVAL_BATCH)
+            outputs = net(data.numeric[part].to(device), data.categorical[part].to(device))
+            for i, (task, output) in enumerate(zip(tasks, outputs, strict=True)):
+                if task.kind == "binary":
+                    values = torch.sigmoid(output[:, 0])
+                elif task.kind == "multiclass":
+                    values = torch.softmax(output, dim=1)
+                else:
+                    values = output[:, 0]
+                parts[i].append(values.cpu().numpy().astype(np.float64))
+    return [np.concatenate(chunks) for chunks in parts]
