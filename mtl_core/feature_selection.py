@@ -105,7 +105,9 @@ def _agreement(feature: pd.Series, task: Task) -> float:
     values = feature[labelled]
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float).to_numpy()
-        if np.std(numbers) == 0 or np.std(labels) == 0:
+        finite = np.isfinite(numbers)
+        numbers, labels = numbers[finite], labels[finite]
+        if numbers.size < 10 or np.std(numbers) == 0 or np.std(labels) == 0:
             return 0.0
         if task.kind != "multiclass":
             return float(abs(np.corrcoef(numbers, labels)[0, 1]))
@@ -156,10 +158,10 @@ def select_features(
         if column == SOURCE_COLUMN:
             excluded.append(ExcludedColumn(column, "records the file each row came from"))
             continue
-        if looks_like_id(series, column):
+        role = column_role(series)
+        if role != "free_text" and looks_like_id(series, column):
             excluded.append(ExcludedColumn(column, "looks like an identifier (ID-like)"))
             continue
-        role = column_role(series)
         if role in _REASONS:
             excluded.append(ExcludedColumn(column, _REASONS[role]))
             continue

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 1000
 _CLIP = 10.0
 _SKEW_LIMIT = 2.0
-_DATE_PARTS = ("year", "month", "day", "dayofweek")
+_DATE_PARTS = ("year", "month", "day", "day_of_week")
 
 
 @dataclass
@@ -126,7 +126,7 @@ class FeaturePreprocessor:
         codes = []
         for column in self.categorical_columns:
             values = frame[column].astype("string").astype(object)
-            code = pd.Categorical(values, categories=self.categories_[column]).codes + 1
+            code = self.categories_[column].get_indexer(values) + 1
             codes.append(code.astype(np.int64))
             raw = code.astype(float)
             raw[code == 0] = np.nan

@@ -168,7 +168,7 @@ def fit_network(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(rows)
+            total += loss.item() * len(rows)
             seen += len(rows)
             budget = settings.time_budget_s
             if budget is not None and time.perf_counter() - started > budget:

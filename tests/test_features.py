@@ -1,0 +1,129 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers_data import related_tasks_frame
+from mtl_core.errors import InputError, MtlError
+from mtl_core.feature_selection import select_features
+from mtl_core.preprocessing import FeaturePreprocessor
+from mtl_core.tasks import TaskSpec, resolve_tasks
+
+
+def _select(frame, targets, exclude=()):
+    tasks, _ = resolve_tasks(frame, [TaskSpec.parse(t) for t in targets])
+    return select_features(frame, tasks, tuple(exclude))
+
+
+def _excluded(selection):
+    return {item.column: item.reason for item in selection.excluded}
+
+
+def test_id_columns_excluded_by_name():
+    frame = related_tasks_frame(200)
+    frame["customerID"] = [f"c{i}" for i in range(200)]
+    frame["ad_id"] = np.arange(200) // 2  # 50% distinct, named like an id
+    frame["campaign_id"] = np.arange(200) % 3  # few values: a real category
+    excluded = _excluded(_select(frame, ["clicked"]))
+    assert "identifier" in excluded["customerID"]
+    assert "campaign_id" not in excluded
+
+
+def test_unique_integer_column_is_id():
+    frame = related_tasks_frame(200)
+    frame["row_number"] = np.arange(200)
+    assert "row_number" in _excluded(_select(frame, ["clicked"]))
+
+
+def test_unique_float_column_kept():
+    frame = related_tasks_frame(200)
+    roles = {r.column: r.role for r in _select(frame, ["clicked"]).roles}
+    assert roles["signal"] == "numeric"
+
+
+def test_free_text_excluded_with_note():
+    frame = related_tasks_frame(200)
+    frame["comment"] = [f"customer said thing number {i} about the offer" for i in range(200)]
+    assert "free text" in _excluded(_select(frame, ["clicked"]))["comment"]
+
+
+def test_constant_column_excluded():
+    frame = related_tasks_frame(200)
+    frame["Z_CostContact"] = 3
+    assert "same value" in _excluded(_select(frame, ["clicked"]))["Z_CostContact"]
+
+
+def test_target_copy_excluded_by_name():
+    frame = related_tasks_frame(300)
+    frame["clicked_copy"] = frame["clicked"]
+    frame["revenue_again"] = frame["revenue"] * 2 + 1
+    excluded = _excluded(_select(frame, ["clicked", "revenue"]))
+    assert "nearly copies target 'clicked'" in excluded["clicked_copy"]
+    assert "nearly copies target 'revenue'" in excluded["revenue_again"]
+
+
+def test_user_exclusion_and_unknown_exclusion():
+    frame = related_tasks_frame(100)
+    assert _excluded(_select(frame, ["clicked"], ["noise"]))["noise"] == "excluded by the user"
+    with pytest.raises(InputError, match="excluded column 'nope' not found"):
+        _select(frame, ["clicked"], ["nope"])
+
+
+def test_targets_never_features():
+    frame = related_tasks_frame(100)
+    columns = {r.column for r in _select(frame, ["clicked", "revenue"]).roles}
+    assert "clicked" not in columns
+    assert "revenue" not in columns
+    assert "segment" in columns
+
+
+def test_preprocessor_roles_and_shapes():
+    frame = related_tasks_frame(300)
+    selection = _select(frame, ["clicked"])
+    prep = FeaturePreprocessor(selection.roles).fit(frame.iloc[:200])
+    matrices = prep.transform(frame.iloc[200:])
+    assert matrices.numeric.shape[0] == 100
+    assert "joined (month)" in prep.numeric_columns_
+    assert matrices.categorical.shape == (100, 2)  # colour, segment
+    assert np.isfinite(matrices.numeric).all()
+
+
+def test_preprocessor_unseen_and_missing_categories_code_zero():
+    frame = related_tasks_frame(300)
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    new = frame.iloc[:3].copy()
+    new["colour"] = ["purple", None, "red"]
+    codes = prep.transform(new).categorical[:, prep.categorical_columns.index("colour")]
+    assert codes[0] == 0
+    assert codes[1] == 0
+    assert codes[2] > 0
+
+
+def test_preprocessor_missing_indicator_and_skew():
+    frame = related_tasks_frame(300)
+    frame.loc[::10, "spend"] = np.nan
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    assert prep.scales_["spend"].has_missing
+    assert prep.scales_["spend"].log
+    assert not prep.scales_["signal"].log
+
+
+def test_preprocessor_huge_values_stay_finite():
+    frame = related_tasks_frame(200)
+    frame["spend"] = frame["spend"] * 1e12
+    frame.loc[0, "spend"] = np.inf
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    assert np.isfinite(prep.transform(frame).numeric).all()
+
+
+def test_preprocessor_same_transform_for_new_rows():
+    frame = related_tasks_frame(300)
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame.iloc[:200])
+    alone = prep.transform(frame.iloc[250:251]).numeric
+    batch = prep.transform(frame.iloc[200:300]).numeric[50:51]
+    assert np.array_equal(alone, batch)
+
+
+def test_transform_before_fit_rejected():
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    with pytest.raises(MtlError, match="call fit"):
+        FeaturePreprocessor([]).transform(frame)

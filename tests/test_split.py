@@ -1,0 +1,41 @@
+import numpy as np
+
+from mtl_core.split import split_rows
+from mtl_core.tasks import Task
+
+
+def _binary(name, labels):
+    return Task(name, name, "binary", ["no", "yes"], np.asarray(labels, dtype=float))
+
+
+def test_split_parts_disjoint_and_complete():
+    task = _binary("y", np.arange(1000) % 2)
+    split = split_rows([task], 1000, 0.2, 0.1, seed=0)
+    joined = np.concatenate([split.train, split.val, split.test])
+    assert len(np.unique(joined)) == 1000
+    assert len(split.test) == 200
+    assert len(split.val) == 100
+
+
+def test_split_stratifies_on_rarest_task():
+    common = _binary("common", np.arange(1000) % 2)
+    rare = _binary("rare", (np.arange(1000) % 50 == 0).astype(float))
+    split = split_rows([common, rare], 1000, 0.2, 0.1, seed=0)
+    assert split.stratified_on == "rare"
+    assert rare.labels[split.test].sum() == 4
+    assert rare.labels[split.val].sum() == 2
+
+
+def test_split_falls_back_when_too_rare():
+    labels = np.zeros(100)
+    labels[0] = 1.0
+    split = split_rows([_binary("y", labels)], 100, 0.2, 0.1, seed=0)
+    assert len(split.train) + len(split.val) + len(split.test) == 100
+
+
+def test_split_repeats_with_seed():
+    task = _binary("y", np.arange(500) % 3 == 0)
+    first = split_rows([task], 500, 0.2, 0.1, seed=4)
+    second = split_rows([task], 500, 0.2, 0.1, seed=4)
+    assert np.array_equal(first.test, second.test)
+    assert np.array_equal(first.train, second.train)

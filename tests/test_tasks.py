@@ -1,0 +1,126 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl_core.errors import InputError
+from mtl_core.tasks import TaskSpec, infer_kind, resolve_task, resolve_tasks
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "kind", "operator", "threshold"),
+    [
+        ("Clicks", "Clicks", None, None, None),
+        ("Clicks:regression", "Clicks", "regression", None, None),
+        ("Clicks>0", "Clicks", None, ">", 0.0),
+        ("Approved_Conversion >= 2", "Approved_Conversion", None, ">=", 2.0),
+        ("Revenue:binary", "Revenue", "binary", None, None),
+    ],
+    ids=["plain", "kind", "derived", "derived-spaces", "binary-kind"],
+)
+def test_spec_parse(text, column, kind, operator, threshold):
+    spec = TaskSpec.parse(text)
+    assert spec.column == column
+    assert spec.kind == kind
+    assert spec.operator == operator
+    assert spec.threshold == threshold
+
+
+def test_spec_parse_prefers_existing_column():
+    spec = TaskSpec.parse("a:b>1", columns=["a:b>1", "x"])
+    assert spec.column == "a:b>1"
+    assert spec.operator is None
+
+
+def test_spec_rejects_unknown_kind():
+    with pytest.raises(InputError, match="invalid task kind 'ordinal'"):
+        TaskSpec(column="x", kind="ordinal")
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ([True, False, True], "binary"),
+        (["yes", "no", None], "binary"),
+        ([0, 1, 1, 0], "binary"),
+        (["a", "b", "c"], "multiclass"),
+        ([1.5, 2.0, 3.25], "regression"),
+    ],
+    ids=["bool", "yes-no", "zero-one", "text", "float"],
+)
+def test_infer_kind(values, kind):
+    assert infer_kind(pd.Series(values)) == kind
+
+
+def test_binary_positive_class_last():
+    frame = pd.DataFrame({"y": ["yes", "no"] * 10})
+    task = resolve_task(frame, TaskSpec("y"))
+    assert task.classes == ["no", "yes"]
+    assert task.labels[0] == 1.0
+
+
+def test_derived_target_from_count():
+    frame = pd.DataFrame({"Clicks": [0, 3, None, 1] * 5})
+    task = resolve_task(frame, TaskSpec.parse("Clicks>0"))
+    assert task.name == "Clicks>0"
+    assert task.kind == "binary"
+    assert list(task.labels[:4][[0, 1, 3]]) == [0.0, 1.0, 1.0]
+    assert np.isnan(task.labels[2])
+
+
+def test_derived_target_on_text_rejected():
+    frame = pd.DataFrame({"city": ["a", "b"] * 10})
+    with pytest.raises(InputError, match="'city' with a number, but that column is not numeric"):
+        resolve_task(frame, TaskSpec.parse("city>0"))
+
+
+def test_missing_labels_kept_as_nan():
+    frame = pd.DataFrame({"y": ["a", None, "b", "c"] * 5})
+    task = resolve_task(frame, TaskSpec("y"))
+    assert task.kind == "multiclass"
+    assert int(task.labelled.sum()) == 15
+
+
+def test_unknown_target_names_choices():
+    frame = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    with pytest.raises(InputError, match="target column 'zz' not found: choose one of 'a', 'b'"):
+        resolve_tasks(frame, [TaskSpec("zz")])
+
+
+def test_one_class_task_skipped_others_kept():
+    frame = pd.DataFrame({"same": ["x"] * 20, "y": ["a", "b"] * 10})
+    tasks, skipped = resolve_tasks(frame, [TaskSpec("same"), TaskSpec("y")])
+    assert [task.name for task in tasks] == ["y"]
+    assert skipped[0].column == "same"
+    assert "only one class" in skipped[0].reason
+
+
+def test_all_missing_task_skipped():
+    frame = pd.DataFrame({"empty": [None] * 20, "y": ["a", "b"] * 10})
+    tasks, skipped = resolve_tasks(frame, [TaskSpec("empty"), TaskSpec("y")])
+    assert len(tasks) == 1
+    assert "no labelled rows" in skipped[0].reason
+
+
+def test_no_trainable_task_rejected():
+    frame = pd.DataFrame({"same": ["x"] * 20})
+    with pytest.raises(InputError, match="no target can be trained"):
+        resolve_tasks(frame, [TaskSpec("same")])
+
+
+def test_binary_override_on_count_suggests_derived():
+    frame = pd.DataFrame({"Clicks": list(range(20))})
+    with pytest.raises(InputError, match="'Clicks>0'"):
+        resolve_task(frame, TaskSpec("Clicks", kind="binary"))
+
+
+def test_duplicate_target_rejected():
+    frame = pd.DataFrame({"y": ["a", "b"] * 10})
+    with pytest.raises(InputError, match="given twice"):
+        resolve_tasks(frame, [TaskSpec("y"), TaskSpec("y")])
+
+
+def test_regression_in_billions_kept_in_units():
+    frame = pd.DataFrame({"revenue": np.linspace(1e9, 5e9, 20)})
+    task = resolve_task(frame, TaskSpec("revenue"))
+    assert task.kind == "regression"
+    assert task.labels.max() == 5e9

@@ -1,0 +1,83 @@
+import numpy as np
+import torch
+
+from mtl_core.network import SharedTrunkNet
+from mtl_core.tasks import Task
+from mtl_core.training import NetInputs, TaskLosses, TrainSettings, fit_network
+
+
+def _tasks():
+    return [
+        Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
+        Task("b", "b", "regression", None, np.zeros(1)),
+    ]
+
+
+def _inputs(n_rows, labels, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return NetInputs(
+        numeric=torch.randn(n_rows, 4, generator=generator),
+        categorical=torch.randint(0, 3, (n_rows, 1), generator=generator),
+        labels=torch.tensor(labels, dtype=torch.float32),
+    )
+
+
+def _net():
+    torch.manual_seed(0)
+    return SharedTrunkNet(4, [3], [1, 1], hidden_sizes=(8,), head_size=4, dropout=0.0)
+
+
+def test_masked_task_gives_its_head_no_gradient():
+    net = _net()
+    data = _inputs(3, [[np.nan, 1.0], [np.nan, -0.5], [np.nan, 0.2]])
+    loss = TaskLosses(_tasks())(net(data.numeric, data.categorical), data.labels)
+    loss.backward()
+    head_a = [p.grad.abs().sum() for p in net.heads[0].parameters()]
+    head_b = [p.grad.abs().sum() for p in net.heads[1].parameters()]
+    trunk = [p.grad.abs().sum() for p in net.trunk.parameters()]
+    assert all(float(g) == 0.0 for g in head_a)
+    assert any(float(g) > 0.0 for g in head_b)
+    assert any(float(g) > 0.0 for g in trunk)
+
+
+def test_row_missing_one_label_trains_other_head():
+    # Every row lacks task a's label; training must still move task b's head.
+    net = _net()
+    before = [p.detach().clone() for p in net.heads[1].parameters()]
+    labels = np.column_stack([np.full(64, np.nan), np.linspace(-1, 1, 64)])
+    settings = TrainSettings(max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0)
+    fit_network(net, _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1), settings,
+                torch.device("cpu"))
+    after = list(net.heads[1].parameters())
+    assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
+
+
+def test_fit_repeats_exactly_with_seed():
+    labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
+    settings = TrainSettings(max_epochs=3, patience=5, batch_size=16, learning_rate=0.01, seed=3)
+    weights = []
+    for _ in range(2):
+        net = _net()
+        fit_network(net, _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1),
+                    settings, torch.device("cpu"))
+        weights.append(torch.cat([p.flatten() for p in net.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_early_stopping_and_cancel():
+    labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
+    settings = TrainSettings(max_epochs=50, patience=2, batch_size=16, learning_rate=0.01, seed=0)
+    seen = []
+
+    def stop_at_second(report):
+        seen.append(report.epoch)
+        return report.epoch < 2
+
+    import pytest
+
+    from mtl_core.errors import RunCancelled
+
+    with pytest.raises(RunCancelled):
+        fit_network(_net(), _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1),
+                    settings, torch.device("cpu"), stop_at_second)
+    assert seen == [1, 2]
