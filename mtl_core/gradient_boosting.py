@@ -29,6 +29,7 @@ class BoostedTask:
 def _params(task: Task, seed: int, threads: int | None) -> dict:
     params = {
         "learning_rate": 0.05,
+        "max_bin": 255,
         "num_leaves": 31,
         "min_data_in_leaf": 20,
         "feature_fraction": 0.9,
@@ -75,7 +76,6 @@ def fit_lightgbm(
         raw_train[train_rows],
         label=labels_train[train_rows],
         categorical_feature=categorical_positions or "auto",
-        params={"max_bin": 255, "verbosity": -1},
         free_raw_data=True,
     )
     callbacks = [lgb.early_stopping(_EARLY_STOPPING_ROUNDS, verbose=False)]

@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+from helpers_data import related_tasks_frame
+from mtl_core.compare import SIDES, run_comparison
+from mtl_core.config import CompareConfig
+from mtl_core.errors import InputError, RunCancelled
+from mtl_core.tasks import TaskSpec
+
+
+def _config(targets=("clicked", "segment", "revenue"), **overrides):
+    settings = dict(max_epochs=4, n_bootstrap=50, lightgbm_rounds=100, seed=1)
+    settings.update(overrides)
+    return CompareConfig(targets=tuple(TaskSpec.parse(t) for t in targets), **settings)
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    frame = related_tasks_frame(800)
+    frame.loc[::4, "segment"] = None  # a quarter of the rows lack this label
+    return frame, run_comparison(frame, _config()).metrics
+
+
+def test_run_has_every_side_per_task(small_run):
+    _, metrics = small_run
+    assert [task["name"] for task in metrics["tasks"]] == ["clicked", "segment", "revenue"]
+    for task in metrics["tasks"]:
+        assert set(task["metrics"]) == set(SIDES)
+        assert set(task["comparisons"]) == {"single_task_nn", "lightgbm"}
+
+
+def test_run_metrics_sane(small_run):
+    _, metrics = small_run
+    clicked, segment, revenue = metrics["tasks"]
+    assert clicked["metrics"]["lightgbm"]["roc_auc"] > 0.8
+    assert clicked["metrics"]["multitask"]["roc_auc"] > 0.7
+    assert segment["metrics"]["lightgbm"]["accuracy"] > 0.6
+    # Revenue is about 50 per unit of signal, so a useful model beats its spread.
+    assert revenue["metrics"]["lightgbm"]["rmse"] < 30
+    assert revenue["metrics"]["lightgbm"]["r2"] > 0.5
+
+
+def test_run_counts_labelled_rows(small_run):
+    frame, metrics = small_run
+    segment = metrics["tasks"][1]
+    assert segment["labelled_rows"] == int(frame["segment"].notna().sum())
+    assert metrics["tasks"][0]["labelled_rows"] == len(frame)
+
+
+def test_run_records_fit_seconds_and_curves(small_run):
+    _, metrics = small_run
+    fit = metrics["fit_seconds"]
+    assert fit["multitask"] > 0
+    assert fit["single_task_nn_total"] == pytest.approx(sum(fit["single_task_nn"].values()))
+    assert len(metrics["learning_curves"]["multitask"]["val_loss"]) >= 1
+    assert set(metrics["learning_curves"]["single_task_nn"]) == {"clicked", "segment", "revenue"}
+
+
+def test_run_savings_use_run_times(small_run):
+    _, metrics = small_run
+    fit = metrics["fit_seconds"]
+    saved = metrics["savings"]["training_time_saved"]["result"]["vs_single_task_nn_s"]
+    assert saved == pytest.approx(fit["single_task_nn_total"] - fit["multitask"])
+
+
+def test_run_repeats_with_seed(small_run):
+    frame, metrics = small_run
+    again = run_comparison(frame, _config()).metrics
+    assert again["tasks"] == metrics["tasks"]
+    assert again["learning_curves"] == metrics["learning_curves"]
+
+
+def test_run_leaves_frame_unchanged():
+    frame = related_tasks_frame(200)
+    before = frame.copy()
+    run_comparison(frame, _config(max_epochs=1, n_bootstrap=0))
+    assert frame.equals(before)
+
+
+def test_run_skips_one_class_target():
+    frame = related_tasks_frame(300)
+    frame["same"] = "x"
+    metrics = run_comparison(frame, _config(("clicked", "same"), max_epochs=1)).metrics
+    assert [task["name"] for task in metrics["tasks"]] == ["clicked"]
+    assert metrics["skipped_tasks"][0]["column"] == "same"
+
+
+def test_run_rare_positives_gives_na_with_reason():
+    frame = related_tasks_frame(300)
+    frame["rare"] = "no"
+    frame.loc[[5, 150], "rare"] = "yes"
+    metrics = run_comparison(frame, _config(("clicked", "rare"), max_epochs=1)).metrics
+    rare = metrics["tasks"][1]
+    if rare["labelled_test_rows"] and rare["metrics"]["multitask"]["roc_auc"] is None:
+        assert rare["unavailable"]["multitask"]["roc_auc"] == "only one class among the test rows"
+        assert rare["comparisons"]["lightgbm"]["verdict"] == "not_available"
+    assert rare["metrics"]["multitask"]["accuracy"] is not None
+
+
+def test_run_regression_in_billions_finite():
+    frame = related_tasks_frame(300)
+    frame["revenue"] = frame["revenue"] * 1e8 + 5e9
+    metrics = run_comparison(frame, _config(("clicked", "revenue"), max_epochs=2)).metrics
+    revenue = metrics["tasks"][1]
+    assert all(np.isfinite(v) for v in metrics["learning_curves"]["multitask"]["train_loss"])
+    # Reported in original units: errors are of the order of the spread (about 5e9).
+    assert 1e8 < revenue["metrics"]["multitask"]["rmse"] < 1e11
+
+
+def test_run_cancel_raises():
+    frame = related_tasks_frame(200)
+    with pytest.raises(RunCancelled):
+        run_comparison(frame, _config(max_epochs=3), progress=lambda event: event.epoch < 1)
+
+
+def test_run_progress_covers_every_stage():
+    frame = related_tasks_frame(200)
+    stages = []
+    run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1, n_bootstrap=0),
+                   progress=lambda event: stages.append(event.stage))
+    assert list(dict.fromkeys(stages)) == [
+        "multitask",
+        "single_task_nn:clicked",
+        "single_task_nn:revenue",
+        "lightgbm:clicked",
+        "lightgbm:revenue",
+    ]
+
+
+def test_run_too_few_rows_rejected():
+    frame = related_tasks_frame(20)
+    with pytest.raises(InputError, match="at least 30 are needed"):
+        run_comparison(frame, _config(("clicked",)))
