@@ -71,6 +71,28 @@ class ComparisonResult:
     tasks: list[Task]
     label_scales: list[LabelScale]
 
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predict every task for new rows with the shared model and its fitted transform.
+
+        Returns one column per regression task (original units), one per binary task
+        (probability of the positive class) and one per class of a multiclass task.
+        """
+        matrices = self.preprocessor.transform(frame)
+        empty = np.full((len(frame), len(self.tasks)), np.nan, dtype=np.float32)
+        inputs = _net_inputs(matrices, empty)
+        device = next(self.multitask_net.parameters()).device
+        outputs = predict_network(self.multitask_net, inputs, self.tasks, device)
+        columns = {}
+        for task, scale, values in zip(self.tasks, self.label_scales, outputs, strict=True):
+            if task.kind == "regression":
+                columns[task.name] = scale.inverse(values)
+            elif task.kind == "binary":
+                columns[f"{task.name}: P({task.classes[1]})"] = values
+            else:
+                for code, name in enumerate(task.classes):
+                    columns[f"{task.name}: P({name})"] = values[:, code]
+        return pd.DataFrame(columns, index=frame.index)
+
 
 def _label_matrix(tasks: list[Task], rows: np.ndarray, scales: list[LabelScale]) -> np.ndarray:
     columns = []

@@ -131,3 +131,19 @@ def test_run_too_few_rows_rejected():
     frame = related_tasks_frame(20)
     with pytest.raises(InputError, match="at least 30 are needed"):
         run_comparison(frame, _config(("clicked",)))
+
+
+def test_result_predicts_new_rows_with_fitted_transform():
+    frame = related_tasks_frame(300)
+    result = run_comparison(frame, _config(max_epochs=2, n_bootstrap=0))
+    new_rows = related_tasks_frame(20, seed=5).drop(columns=["clicked", "segment", "revenue"])
+    predicted = result.predict(new_rows)
+    assert list(predicted.columns) == [
+        "clicked: P(yes)",
+        "segment: P(high)",
+        "segment: P(low)",
+        "segment: P(mid)",
+        "revenue",
+    ]
+    assert predicted.notna().all().all()
+    assert np.allclose(predicted.filter(like="segment").sum(axis=1), 1.0, atol=1e-5)
