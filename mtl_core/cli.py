@@ -136,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
+    # fontTools logs each font subset it writes into a PDF; that is noise here.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     try:
         return run_compare(args)
     except InputError as err:

@@ -81,6 +81,8 @@ class TaskSpec:
             text, kind = head.strip(), tail.strip().lower()
             if columns is not None and text in columns:
                 return cls(column=text, kind=kind)
+        elif sep and columns is not None and head.strip() in columns:
+            return cls(column=head.strip(), kind=tail.strip())  # raises invalid kind
         match = _DERIVED.match(text)
         if match and (columns is None or match["column"] in columns):
             return cls(
