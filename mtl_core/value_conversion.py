@@ -1,0 +1,358 @@
+"""Convert the distinct text values of one column and explain each change in notes.
+
+A column's values are stripped, missing markers become null, and the rest is
+read as booleans, numbers or dates when the whole column fits, or kept as
+text. Every decision weighs each distinct value by its number of cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mtl_core.date_parsing import DateParse, parse_dates
+from mtl_core.load_records import LoadNote
+from mtl_core.number_parsing import NumberParse, parse_numbers, weighted_sum
+
+# Cell texts read as missing values, compared without case after stripping.
+MISSING_MARKERS = (
+    "",
+    "-",
+    "?",
+    "na",
+    "n/a",
+    "#n/a",
+    "nan",
+    "-nan",
+    "null",
+    "none",
+    "inf",
+    "-inf",
+    "+inf",
+    "infinity",
+    "-infinity",
+    "#div/0!",
+    "#value!",
+    "#ref!",
+    "#name?",
+    "#num!",
+    "#null!",
+)
+# A column is boolean when its values, compared without case, are one pair.
+BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
+# Share of non-missing cells that must be numbers for a column to be numeric.
+# The other cells then become missing values.
+MIN_NUMERIC_FRACTION = 0.95
+# From this share of numbers (or date-like cells) on, a column kept as text
+# gets a note saying why.
+MIN_REPORTED_FRACTION = 0.5
+MAX_BOOLEAN_SPELLINGS = 64
+MAX_EXAMPLES = 3
+# A sample with this share of numbers or dates sends the column to the full
+# conversion. Below it, the column is handled as free text.
+SAMPLE_MIN_CONVERTIBLE_FRACTION = 0.4
+
+
+def _case_variants(text: str) -> list[str]:
+    letters = [(char.lower(), char.upper()) for char in text]
+    return ["".join(chars) for chars in itertools.product(*letters)]
+
+
+MARKER_SET = pa.array(
+    sorted(
+        {variant for marker in MISSING_MARKERS for variant in _case_variants(marker)}
+    )
+)
+
+
+def cells(count: int) -> str:
+    """Return ``count`` with the noun "cell" in the right number: "1 cell"."""
+    return f"{count:,} cell" if count == 1 else f"{count:,} cells"
+
+
+class ColumnNotes:
+    """Notes about one column, all with the same file and column."""
+
+    def __init__(self, file: str | None, column: str) -> None:
+        self.file = file
+        self.column = column
+        self.notes: list[LoadNote] = []
+
+    def add(self, kind: str, message: str, count: int | None = None) -> None:
+        sentence = f"Column {self.column!r}: {message}."
+        self.notes.append(LoadNote(self.file, self.column, kind, sentence, count))
+
+    def missing(self, breakdown: Counter[str]) -> None:
+        total = sum(breakdown.values())
+        if total == 0:
+            return
+        parts = ", ".join(
+            f"{count:,} {label}" for label, count in breakdown.most_common() if count
+        )
+        self.add("missing", f"{cells(total)} read as missing values ({parts})", total)
+
+
+def convert_values(
+    values: pa.Array,
+    counts: np.ndarray | None,
+    n_null: int,
+    notes: ColumnNotes,
+    prefer_decimal_comma: bool = False,
+) -> pa.Array | None:
+    """Convert non-null text ``values`` and return them aligned, or None if unchanged.
+
+    ``counts`` gives the cells per value (None means one each) and ``n_null``
+    the empty cells that are already null. ``prefer_decimal_comma`` is passed
+    to `parse_numbers`.
+    """
+    trimmed = pc.utf8_trim_whitespace(values)
+    was_trimmed = pc.not_equal(trimmed, values).to_numpy(zero_copy_only=False)
+    is_marker = pc.is_in(trimmed, value_set=MARKER_SET).to_numpy(zero_copy_only=False)
+    missing = _marker_breakdown(trimmed, counts, is_marker)
+    missing["empty"] += n_null
+    keep = ~is_marker
+    present = trimmed if keep.all() else trimmed.filter(pa.array(keep))
+    present_counts = counts[keep] if counts is not None else None
+
+    if len(present) == 0:
+        notes.missing(missing)
+        return pa.nulls(len(values), pa.float64())
+
+    booleans = _as_booleans(present)
+    if booleans is not None:
+        array, true_spellings = booleans
+        n_values = weighted_sum(keep, counts)
+        true_text = "/".join(sorted(true_spellings))
+        notes.add(
+            "boolean",
+            f"read {cells(n_values)} as booleans, with {true_text} as True",
+            n_values,
+        )
+        notes.missing(missing)
+        return _scatter(array, keep)
+
+    numbers = parse_numbers(present, present_counts, prefer_decimal_comma)
+    n_present = weighted_sum(keep, counts)
+    fraction = numbers.n_valid / n_present
+    if fraction >= MIN_NUMERIC_FRACTION:
+        _note_numbers(numbers, present, present_counts, n_present, notes)
+        notes.missing(missing)
+        return _scatter(numbers.values, keep)
+
+    dates = None
+    if fraction < MIN_REPORTED_FRACTION and not numbers.format.mixed_currencies:
+        dates = parse_dates(present, present_counts)
+        if dates.values is not None:
+            notes.add(
+                "date",
+                f"read {cells(n_present)} as dates with the format {dates.format} "
+                f"({dates.order_reason})",
+                n_present,
+            )
+            notes.missing(missing)
+            return _scatter(dates.values, keep)
+
+    _note_kept_as_text(numbers, fraction, dates, present, present_counts, notes)
+    n_trimmed = weighted_sum(was_trimmed & keep, counts)
+    if n_trimmed:
+        notes.add(
+            "whitespace",
+            f"removed leading or trailing spaces from {cells(n_trimmed)}",
+            n_trimmed,
+        )
+    notes.missing(missing)
+    if n_trimmed == 0 and not is_marker.any():
+        return None
+    return pc.if_else(pa.array(is_marker), pa.scalar(None, pa.string()), trimmed)
+
+
+def _note_kept_as_text(
+    numbers: NumberParse,
+    fraction: float,
+    dates: DateParse | None,
+    present: pa.Array,
+    counts: np.ndarray | None,
+    notes: ColumnNotes,
+) -> None:
+    """Explain why a column that looks like numbers or dates stays text."""
+    if numbers.format.mixed_currencies:
+        signs = ", ".join(repr(sign) for sign in numbers.format.mixed_currencies)
+        notes.add(
+            "kept_as_text",
+            f"kept as text, because the amounts mix the currency signs {signs}",
+        )
+    elif fraction >= MIN_REPORTED_FRACTION:
+        examples = _examples(present, counts, ~numbers.valid)
+        notes.add(
+            "kept_as_text",
+            f"kept as text, because only {fraction:.1%} of the non-missing cells "
+            f"are numbers (for example {examples} are not)",
+        )
+    elif dates is not None and dates.failure is not None:
+        notes.add(
+            "kept_as_text",
+            f"kept as text although it looks like dates, because {dates.failure}",
+        )
+
+
+def _note_numbers(
+    numbers: NumberParse,
+    present: pa.Array,
+    counts: np.ndarray | None,
+    n_present: int,
+    notes: ColumnNotes,
+) -> None:
+    """Add one note per kind of change that reading the numbers made."""
+    if numbers.n_currency:
+        notes.add(
+            "currency",
+            f"removed the currency sign {numbers.format.currency!r} from "
+            f"{cells(numbers.n_currency)}",
+            numbers.n_currency,
+        )
+    if numbers.n_parentheses:
+        notes.add(
+            "negative_parentheses",
+            f"read {cells(numbers.n_parentheses)} in parentheses, such as "
+            "'(45.00)', as negative numbers",
+            numbers.n_parentheses,
+        )
+    if numbers.n_thousands:
+        separator = "'.'" if numbers.format.convention == "comma" else "','"
+        detail = ""
+        if numbers.format.ambiguous_separators:
+            detail = (
+                ", although no cell shows a decimal separator, so '1,234' could "
+                "also mean 1.234"
+            )
+        notes.add(
+            "thousands",
+            f"removed the thousands separator {separator} or a digit-group space "
+            f"from {cells(numbers.n_thousands)}{detail}",
+            numbers.n_thousands,
+        )
+    if numbers.n_decimal_comma:
+        detail = "so '1.234,56' is 1234.56"
+        if numbers.format.ambiguous_separators:
+            detail = (
+                "although no cell shows whether ',' separates decimals or "
+                "thousands, because the file is semicolon-separated as in "
+                "decimal-comma locales"
+            )
+        notes.add(
+            "decimal_comma",
+            f"read ',' as the decimal separator in {cells(numbers.n_decimal_comma)}, "
+            f"{detail}",
+            numbers.n_decimal_comma,
+        )
+    if numbers.format.is_percent:
+        notes.add(
+            "percent",
+            f"divided {cells(numbers.n_percent)} of percentages by 100, so '3.5%' "
+            "is 0.035",
+            numbers.n_percent,
+        )
+    n_invalid = n_present - numbers.n_valid
+    if n_invalid:
+        examples = _examples(present, counts, ~numbers.valid)
+        notes.add(
+            "text_to_missing",
+            f"numeric, because {numbers.n_valid / n_present:.1%} of the "
+            f"non-missing cells are numbers; the other {cells(n_invalid)}, "
+            f"for example {examples}, were read as missing",
+            n_invalid,
+        )
+
+
+def _as_booleans(present: pa.Array) -> tuple[pa.Array, set[str]] | None:
+    """Return booleans when every value spells one true/false pair, else None."""
+    if len(present) > MAX_BOOLEAN_SPELLINGS:
+        return None
+    spellings = present.to_pylist()
+    lowered = {spelling.lower() for spelling in spellings}
+    for true_text, false_text in BOOLEAN_PAIRS:
+        if lowered <= {true_text, false_text}:
+            flags = [spelling.lower() == true_text for spelling in spellings]
+            true_spellings = {
+                s for s, flag in zip(spellings, flags, strict=True) if flag
+            }
+            return pa.array(flags, type=pa.bool_()), true_spellings or {true_text}
+    return None
+
+
+def may_change(values: pa.Array) -> bool:
+    """Return whether `convert_values` could change any of these distinct values.
+
+    The check ignores counts, so it costs one pass over the distinct values:
+    surrounding whitespace, missing markers, a boolean pair, or any value
+    that parses as a number or looks like a date means a change is possible.
+    """
+    trimmed = pc.utf8_trim_whitespace(values)
+    if pc.any(pc.not_equal(trimmed, values)).as_py():
+        return True
+    if pc.any(pc.is_in(values, value_set=MARKER_SET)).as_py():
+        return True
+    if _as_booleans(values) is not None:
+        return True
+    if parse_numbers(values, None).n_valid > 0:
+        return True
+    return parse_dates(values, None).date_like_fraction > 0
+
+
+def sample_may_convert(sample: pa.Array) -> bool:
+    """Return whether a sample of a column could become numbers or dates."""
+    trimmed = pc.utf8_trim_whitespace(sample)
+    present = trimmed.filter(pc.invert(pc.is_in(trimmed, value_set=MARKER_SET)))
+    if len(present) == 0:
+        return True
+    numbers = parse_numbers(present, None)
+    if numbers.n_valid >= SAMPLE_MIN_CONVERTIBLE_FRACTION * len(present):
+        return True
+    dates = parse_dates(present, None)
+    return dates.date_like_fraction >= SAMPLE_MIN_CONVERTIBLE_FRACTION
+
+
+def _marker_breakdown(
+    trimmed: pa.Array, counts: np.ndarray | None, is_marker: np.ndarray
+) -> Counter[str]:
+    breakdown: Counter[str] = Counter()
+    if not is_marker.any():
+        return breakdown
+    markers = trimmed.filter(pa.array(is_marker))
+    if counts is None:
+        for item in pc.value_counts(markers).to_pylist():
+            breakdown[marker_label(item["values"])] += item["counts"]
+    else:
+        for text, count in zip(markers.to_pylist(), counts[is_marker], strict=True):
+            breakdown[marker_label(text)] += int(count)
+    return breakdown
+
+
+def marker_label(text: str) -> str:
+    """Return how a missing marker is shown in a note: "empty" or its text."""
+    return "empty" if text == "" else repr(text)
+
+
+def _scatter(present_values: pa.Array, keep: np.ndarray) -> pa.Array:
+    """Spread values for the kept positions over all positions, nulls elsewhere."""
+    if keep.all():
+        return present_values
+    positions = np.cumsum(keep) - 1
+    return pc.take(present_values, pa.array(positions, mask=~keep))
+
+
+def _examples(values: pa.Array, counts: np.ndarray | None, mask: np.ndarray) -> str:
+    """Return up to three of the most frequent values where ``mask`` is true."""
+    chosen = values.filter(pa.array(mask))
+    if counts is not None:
+        order = np.argsort(-counts[mask], kind="stable")[:MAX_EXAMPLES]
+        examples = [chosen[int(index)].as_py() for index in order]
+    else:
+        top = pc.value_counts(chosen).to_pylist()
+        top.sort(key=lambda item: -item["counts"])
+        examples = [item["values"] for item in top[:MAX_EXAMPLES]]
+    return ", ".join(repr(value) for value in examples)
