@@ -503,7 +503,7 @@ def labelled_rows_figure(metrics: Mapping[str, Any]) -> go.Figure:
                 y=values,
                 name=name,
                 marker_color=color,
-                text=[format_number(v) for v in values],
+                text=[format_number(task.get(key)) for task in tasks],
                 textposition="auto",
             )
         )

@@ -45,6 +45,7 @@ SIDE_LABELS = {
     "lightgbm": "LightGBM",
 }
 _LIGHTGBM_STAGE_WEIGHT = 0.3
+_SCORING_STAGE_WEIGHT = 0.1
 
 
 @dataclass
@@ -123,7 +124,8 @@ def _net_inputs(matrices: FeatureMatrices, labels: np.ndarray) -> NetInputs:
     )
 
 
-def _stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
+def planned_stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
+    """Return the stages of a run in order: machine name, label and relative weight."""
     stages = [("multitask", "Shared multitask model", 1.0)]
     for task in tasks:
         stages.append(
@@ -133,6 +135,7 @@ def _stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
         stages.append(
             (f"lightgbm:{task.name}", f"LightGBM for {task.name}", _LIGHTGBM_STAGE_WEIGHT)
         )
+    stages.append(("scoring", "Scoring on the test rows", _SCORING_STAGE_WEIGHT))
     return stages
 
 
@@ -290,8 +293,17 @@ def run_comparison(
     file_info : list of dict, optional
         Per input file: name, delimiter, encoding, rows, columns, for the report.
     """
+    previous_threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        return _run(frame, config, progress, file_info)
+    finally:
+        # The thread count is process-wide: restore it for whatever runs next.
+        torch.set_num_threads(previous_threads)
+
+
+def _run(frame, config, progress, file_info) -> ComparisonResult:
     tasks, skipped = resolve_tasks(frame, list(config.targets))
     selection = select_features(frame, tasks, config.exclude)
     if len(frame) < 30:
@@ -307,7 +319,7 @@ def run_comparison(
     inputs = {part: _net_inputs(matrices[part], labels[part]) for part in rows}
     device = resolve_device(config.device)
     batch_size = config.batch_size or auto_batch_size(len(split.train))
-    tracker = ProgressTracker(_stages(tasks), progress)
+    tracker = ProgressTracker(planned_stages(tasks), progress)
 
     shared_net, shared_fit, single_fits, predictions = _train_networks(
         tasks, preprocessor, inputs["train"], inputs["val"], inputs["test"],
@@ -317,10 +329,11 @@ def run_comparison(
         tasks, matrices, labels, preprocessor, config, tracker
     )
 
-    task_entries = [
-        _score_task(task, i, split.test, predictions, scales[i], config)
-        for i, task in enumerate(tasks)
-    ]
+    tracker.start("scoring")
+    task_entries = []
+    for i, task in enumerate(tasks):
+        task_entries.append(_score_task(task, i, split.test, predictions, scales[i], config))
+        tracker.update(i + 1, len(tasks))
     single_seconds = {name: fit.seconds for name, fit in single_fits.items()}
     fit_seconds = {
         "multitask": shared_fit.seconds,

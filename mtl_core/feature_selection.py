@@ -139,6 +139,7 @@ def select_features(
             "file's header"
         )
     target_columns = {task.column for task in tasks}
+    source_column = frame.attrs.get("source_column", SOURCE_COLUMN)
     # Leakage checks look at a fixed sample of rows, so wide files stay fast.
     sample = np.arange(len(frame))
     if len(frame) > _LEAK_SAMPLE_ROWS:
@@ -155,7 +156,7 @@ def select_features(
         if column in exclude:
             excluded.append(ExcludedColumn(column, "excluded by the user"))
             continue
-        if column == SOURCE_COLUMN:
+        if column == source_column:
             excluded.append(ExcludedColumn(column, "records the file each row came from"))
             continue
         role = column_role(series)

@@ -124,6 +124,7 @@ def test_run_progress_covers_every_stage():
         "single_task_nn:revenue",
         "lightgbm:clicked",
         "lightgbm:revenue",
+        "scoring",
     ]
 
 

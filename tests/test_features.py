@@ -127,3 +127,17 @@ def test_transform_before_fit_rejected():
     frame = pd.DataFrame({"a": [1.0, 2.0]})
     with pytest.raises(MtlError, match="call fit"):
         FeaturePreprocessor([]).transform(frame)
+
+
+def test_loader_source_column_excluded_user_column_kept(tmp_path):
+    from mtl_core.loading import load_csvs
+
+    frame = related_tasks_frame(60)
+    frame["source_file"] = np.where(np.arange(60) % 2, "crm", "ads")
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    loaded = load_csvs([tmp_path / "a.csv", tmp_path / "b.csv"]).frame
+    selection = _select(loaded, ["clicked"])
+    excluded = _excluded(selection)
+    assert excluded["source_file (2)"] == "records the file each row came from"
+    assert "source_file" in {role.column for role in selection.roles}

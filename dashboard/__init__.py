@@ -1,0 +1,1 @@
+"""Streamlit dashboard of mtl_core: upload, choose targets, train, compare, export."""

@@ -1,0 +1,448 @@
+"""Step 4 of the page: verdicts, charts, savings cards and tables of one run.
+
+Every figure here is read from the run's metrics dict. The savings are recomputed
+by `mtl_core.savings.compute_savings` from the same dict when the price or upkeep
+changes, which needs no training.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.text import md, metric_name, number, seconds, signed, significant
+from mtl_core import charts
+from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
+from mtl_core.report_content import (
+    SAVINGS_TITLES,
+    comparison_reason,
+    display_value,
+    files_table,
+    metric_table,
+    run_summary,
+    summary_sentence,
+)
+from mtl_core.savings import compute_savings
+
+logger = logging.getLogger(__name__)
+
+LAYOUTS = ("One chart per task", "All tasks in one chart")
+_OTHER = {"single_task_nn": "the single-task networks", "lightgbm": "LightGBM"}
+_BADGES = {
+    "separate_better": ":red-badge[Shared model worse]",
+    "shared_better": ":green-badge[Shared model better]",
+    "no_clear_difference": ":gray-badge[No clear difference]",
+    "not_available": ":gray-badge[n/a]",
+}
+RESULT_LABELS = {
+    "models_replaced": "Models replaced by one shared model",
+    "time_ratio": "Time ratio: shared ÷ single-task networks",
+    "mean_relative_gain_pct_vs_single_task_nn": "Mean relative gain vs single-task (%)",
+    "mean_roc_auc_gain_vs_single_task_nn": (
+        "Mean ROC AUC gain vs single-task (binary tasks)"
+    ),
+    "mean_relative_gain_pct_vs_lightgbm": "Mean relative gain vs LightGBM (%)",
+    "mean_roc_auc_gain_vs_lightgbm": "Mean ROC AUC gain vs LightGBM (binary tasks)",
+    "vs_single_task_nn_s": "Seconds saved vs single-task networks",
+    "vs_lightgbm_s": "Seconds saved vs LightGBM",
+    "shared_run_cost": "Shared model: cost per run",
+    "single_task_nn_run_cost": "Single-task networks: cost per run",
+    "lightgbm_run_cost": "LightGBM: cost per run",
+    "saved_per_run_vs_single_task_nn": "Saved per run vs single-task networks",
+    "saved_per_run_vs_lightgbm": "Saved per run vs LightGBM",
+    "saved_upkeep_per_month": "Upkeep saved per month",
+    "multitask": "Shared model: share correct",
+    "single_task_nn": "Single-task networks: share correct",
+    "lightgbm": "LightGBM: share correct",
+}
+
+
+def priced_metrics(metrics: dict, price: float, upkeep: float) -> dict:
+    """Return the run's metrics with the savings at the current price and upkeep.
+
+    The run's settings record the price and upkeep too, so they are set to the
+    same values, and the page and the exported reports agree. Nothing else changes.
+    """
+    priced = copy.copy(metrics)
+    priced["savings"] = compute_savings(metrics, price, upkeep)
+    run = dict(metrics["run"])
+    run["settings"] = dict(run.get("settings") or {})
+    run["settings"]["price_per_hour"] = price
+    run["settings"]["upkeep_per_model_month"] = upkeep
+    priced["run"] = run
+    return priced
+
+
+def verdict_sentence(task: dict, side: str) -> str:
+    """Describe one comparison in plain words, stating a loss as a loss."""
+    name = md(task["name"])
+    other = _OTHER[side]
+    comparison = (task.get("comparisons") or {}).get(side) or {}
+    verdict = comparison.get("verdict")
+    if verdict not in _BADGES or verdict == "not_available":
+        reason = md(comparison_reason(task, side))
+        return (
+            f"The shared model could not be compared with {other} on {name}: {reason}."
+        )
+    metric = comparison.get("metric") or task["primary_metric"]
+    values = task.get("metrics") or {}
+    shared = number((values.get("multitask") or {}).get(metric))
+    separate = number((values.get(side) or {}).get(metric))
+    direction = "higher" if task.get("higher_is_better") else "lower"
+    detail = (
+        f"{metric_name(metric)} {shared} against {separate}, {direction} is better; "
+        f"advantage of the shared model {signed(comparison.get('difference'))}, "
+        f"95% interval {signed(comparison.get('ci_low'))} to "
+        f"{signed(comparison.get('ci_high'))}"
+    )
+    if verdict == "separate_better":
+        return f"The shared model is **worse** than {other} on {name} ({detail})."
+    if verdict == "shared_better":
+        return f"The shared model is **better** than {other} on {name} ({detail})."
+    return (
+        f"No clear difference between the shared model and {other} on {name}, "
+        f"because the interval includes 0 ({detail})."
+    )
+
+
+def _losses(priced: dict) -> list[str]:
+    """Return "task (vs model)" for every comparison the shared model loses."""
+    losses = []
+    for task in priced["tasks"]:
+        for side in SEPARATE_SIDES:
+            comparison = (task.get("comparisons") or {}).get(side) or {}
+            if comparison.get("verdict") == "separate_better":
+                losses.append(f"{md(task['name'])} (against {_OTHER[side]})")
+    return losses
+
+
+def _verdicts(priced: dict) -> None:
+    st.markdown(f"**{md(summary_sentence(priced))}**")
+    losses = _losses(priced)
+    if losses:
+        st.error(
+            "The shared model is worse on " + "; ".join(losses) + ". For these tasks "
+            "separate models predict better on the test rows.",
+            icon=":material/trending_down:",
+        )
+    lines = []
+    for task in priced["tasks"]:
+        for side in SEPARATE_SIDES:
+            verdict = ((task.get("comparisons") or {}).get(side) or {}).get("verdict")
+            badge = _BADGES.get(verdict, _BADGES["not_available"])
+            lines.append(f"- {badge} {verdict_sentence(task, side)}")
+    st.markdown("\n".join(lines))
+    st.caption(
+        "A model is called better only when the 95% bootstrap interval of the paired "
+        "difference on the test rows excludes 0. The advantage is positive when the "
+        "shared model does better, for every metric, including those where lower "
+        "is better."
+    )
+
+
+_SHORT_SIDE_NAMES = {
+    SIDE_LABELS["multitask"]: "Shared model",
+    SIDE_LABELS["single_task_nn"]: "Single-task network",
+    SIDE_LABELS["lightgbm"]: "LightGBM",
+}
+
+
+def _metric_frame(task: dict) -> pd.DataFrame:
+    """Return the report's metric table of a task with display names."""
+    table = metric_table(task)
+    header = [_SHORT_SIDE_NAMES.get(name, name) for name in table.header]
+    rows = []
+    for row in table.rows:
+        key, primary, _ = row[0].partition(" (primary)")
+        label = metric_name(key)
+        if label == key:  # a row such as "correct test predictions"
+            label = key.capitalize()
+        if primary:
+            label += " (primary)"
+        rows.append([label] + row[1:])
+    return pd.DataFrame(rows, columns=header)
+
+
+def _task_block(priced: dict, index: int, task: dict, with_chart: bool) -> None:
+    direction = "higher" if task.get("higher_is_better") else "lower"
+    st.markdown(
+        f"#### {md(task['name'])}\n"
+        f"{task['kind']} task, primary metric {metric_name(task['primary_metric'])} "
+        f"({direction} is better), {number(task.get('labelled_test_rows'))} labelled "
+        "test rows"
+    )
+    if with_chart:
+        left, right = st.columns([4, 5])
+        figure = charts.metric_comparison_figure(priced, task["name"])
+        left.plotly_chart(figure, key=f"chart_metric_{index}", width="stretch")
+        target = right
+    else:
+        target = st.container()
+    target.dataframe(_metric_frame(task), hide_index=True)
+    for side in SEPARATE_SIDES:
+        target.markdown(verdict_sentence(task, side))
+
+
+def _metrics_per_task(priced: dict) -> None:
+    st.subheader("Metrics per task")
+    layout = st.radio("Metric chart", LAYOUTS, horizontal=True, key="metric_layout")
+    st.caption(
+        "Bars show each model's primary metric on the test rows; the whiskers are "
+        "95% bootstrap intervals. A value that could not be computed shows as n/a "
+        "with its reason."
+    )
+    if layout == LAYOUTS[1]:
+        figure = charts.metric_comparison_figure(priced)
+        st.plotly_chart(figure, key="chart_metric_all", width="stretch")
+    for index, task in enumerate(priced["tasks"]):
+        _task_block(priced, index, task, with_chart=layout == LAYOUTS[0])
+
+
+def _result_value(key: str, value: Any) -> str:
+    if key.endswith("_s") and finite_number(value) is not None:
+        return f"{significant(value)} s"
+    return significant(value)
+
+
+def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
+    result = entry.get("result") or {}
+    inputs = entry.get("inputs") or {}
+    if key == "task_efficiency":
+        ratio = finite_number(result.get("time_ratio"))
+        speed = ""
+        if ratio is not None and ratio < 1:
+            speed = " (faster)"
+        elif ratio is not None and ratio > 1:
+            speed = " (slower)"
+        return (
+            f"One shared model replaces {inputs.get('T')} separate models. It trained "
+            f"in {seconds(inputs.get('t_shared_s'))}, against "
+            f"{seconds(inputs.get('sum_t_single_s'))} for the single-task networks "
+            f"together{speed}."
+        )
+    if key == "accuracy_gain":
+        parts = []
+        for side in SEPARATE_SIDES:
+            gain = finite_number(result.get(f"mean_relative_gain_pct_vs_{side}"))
+            if gain is None:
+                continue
+            if gain == 0:
+                parts.append(f"level with {_OTHER[side]}")
+                continue
+            word = "better" if gain > 0 else "worse"
+            parts.append(f"{significant(abs(gain))}% {word} than {_OTHER[side]}")
+        if not parts:
+            return "n/a: no task had values for both sides."
+        return (
+            "On the primary metric, averaged over the tasks, the shared model scores "
+            + " and ".join(parts)
+            + ", relative to the separate model's value."
+        )
+    if key == "training_time_saved":
+        parts = []
+        for side in SEPARATE_SIDES:
+            saved = finite_number(result.get(f"vs_{side}_s"))
+            if saved is None:
+                continue
+            if saved >= 0:
+                parts.append(f"saves {seconds(saved)} per run against {_OTHER[side]}")
+            else:
+                parts.append(f"takes {seconds(-saved)} longer than {_OTHER[side]}")
+        return "Training the shared model " + " and ".join(parts) + "."
+    if key == "cost_reduction":
+        price = number(priced["savings"].get("price_per_hour"))
+        parts = []
+        for side in SEPARATE_SIDES:
+            saved = finite_number(result.get(f"saved_per_run_vs_{side}"))
+            if saved is None:
+                continue
+            word = "less" if saved >= 0 else "more"
+            parts.append(f"{significant(abs(saved))} {word} than {_OTHER[side]}")
+        sentence = (
+            f"At {price} per compute hour, one training run of the shared model costs "
+            + " and ".join(parts)
+            + "."
+        )
+        if not finite_number(inputs.get("upkeep_per_model_month")):
+            return sentence + (
+                " Set the upkeep per model in the sidebar to see the monthly saving "
+                "of running one model instead of several."
+            )
+        upkeep = significant(result.get("saved_upkeep_per_month"))
+        return sentence + (
+            f" Running one model instead of {inputs.get('T')} saves {upkeep} upkeep "
+            "per month."
+        )
+    if key == "prediction_consistency":
+        if inputs.get("predictions"):
+            return (
+                "Share of correct predictions over the test rows of all "
+                f"classification tasks ({number(inputs['predictions'])} predictions)."
+            )
+        return "n/a: there is no classification task in this run."
+    return ""
+
+
+def _input_value(value: Any) -> str:
+    if isinstance(value, dict):
+        # Per-side counts are keyed by side, so show the names used on the page.
+        return ", ".join(
+            f"{SIDE_LABELS.get(k, k)}: {display_value(v)}" for k, v in value.items()
+        )
+    return display_value(value)
+
+
+def _inputs_text(inputs: Any) -> str:
+    if not isinstance(inputs, dict):
+        return md(display_value(inputs))
+    parts = [
+        f"{md(k)} = {md(_input_value(v))}" for k, v in inputs.items() if k != "per_task"
+    ]
+    return "; ".join(parts)
+
+
+def _savings_card(key: str, title: str, entry: dict | None, priced: dict) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{title}**")
+        if not isinstance(entry, dict):
+            st.write("n/a: not computed for this run.")
+            return
+        st.write(_savings_sentence(key, entry, priced))
+        result = entry.get("result")
+        items = result.items() if isinstance(result, dict) else [("result", result)]
+        for result_key, value in items:
+            label = RESULT_LABELS.get(result_key, result_key.replace("_", " "))
+            st.metric(label, _result_value(result_key, value))
+        per_task = entry.get("per_task")
+        if isinstance(per_task, dict) and per_task:
+            rows = [
+                {
+                    "Task": name,
+                    "Metric": metric_name(values.get("metric")),
+                    "vs single-task": signed(values.get("vs_single_task_nn")),
+                    "vs LightGBM": signed(values.get("vs_lightgbm")),
+                }
+                for name, values in per_task.items()
+            ]
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.caption(f"Formula: {md(entry.get('formula', 'not recorded'))}")
+        inputs = _inputs_text(entry.get("inputs"))
+        if inputs:
+            st.caption(f"Inputs: {inputs}")
+        if entry.get("unit"):
+            st.caption(f"Unit: {md(entry['unit'])}")
+
+
+def _savings(priced: dict) -> None:
+    st.subheader("Savings")
+    savings = priced["savings"]
+    st.caption(
+        f"Computed from this run's measured times and scores at "
+        f"{number(savings['price_per_hour'])} per compute hour and "
+        f"{number(savings['upkeep_per_model_month'])} upkeep per model per month "
+        "(change them in the sidebar)."
+    )
+    keys = list(SAVINGS_TITLES)
+    for start in range(0, len(keys), 2):
+        columns = st.columns(2)
+        for column, key in zip(columns, keys[start : start + 2], strict=False):
+            with column:
+                _savings_card(key, SAVINGS_TITLES[key], savings.get(key), priced)
+
+
+def _reasons_table(entries: list[dict], empty: str) -> None:
+    if not entries:
+        st.write(empty)
+        return
+    rows = [{"Column": e.get("column"), "Reason": e.get("reason")} for e in entries]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _run_details(priced: dict) -> None:
+    run = priced["run"]
+    with st.expander("Run details: rows, split, files, settings and versions"):
+        summary = run_summary(priced)
+        st.dataframe(pd.DataFrame(summary, columns=["Item", "Value"]), hide_index=True)
+        table = files_table(priced)
+        st.dataframe(pd.DataFrame(table.rows, columns=table.header), hide_index=True)
+        settings = run.get("settings") or {}
+        st.dataframe(
+            pd.DataFrame(
+                [(k, display_value(v)) for k, v in settings.items()],
+                columns=["Setting", "Value"],
+            ),
+            hide_index=True,
+        )
+        versions = run.get("versions") or {}
+        st.caption(
+            "Versions: " + ", ".join(f"{md(k)} {md(v)}" for k, v in versions.items())
+        )
+        for note in run.get("load_notes") or []:
+            st.caption(f"Loading: {md(note)}")
+
+
+def results_section(results: dict, priced: dict, current_key: str | None) -> None:
+    """Render the results of the run stored in the session."""
+    st.header("4. Results")
+    run = priced["run"]
+    description = results.get("description") or {}
+    if current_key != results["run_key"]:
+        st.warning(
+            "These results come from an earlier run with other data, targets or "
+            "settings than those chosen above. Train again to get results for the "
+            "current choices."
+        )
+    st.caption(
+        f"Run of {md(run.get('created_utc'))} UTC on "
+        f"{md(description.get('data_label'))}: "
+        f"{number(run.get('n_rows'))} rows, targets "
+        f"{', '.join(md(t['name']) for t in priced['tasks'])}, "
+        f"{run.get('settings', {}).get('max_epochs')} epochs, seed {run.get('seed')}, "
+        f"{run.get('settings', {}).get('n_bootstrap')} bootstrap resamples."
+    )
+    _verdicts(priced)
+    _metrics_per_task(priced)
+
+    st.subheader("Difference to the shared model")
+    difference = charts.difference_figure(priced)
+    # The default height leaves too little room between panels for the titles.
+    difference.update_layout(height=200 + 240 * max(len(priced["tasks"]), 1))
+    st.plotly_chart(difference, key="chart_difference", width="stretch")
+    st.caption(
+        "Each point is the shared model's advantage over one separate model on the "
+        "primary metric, with its 95% interval. Right of the dashed zero line the "
+        "shared model does better, for every metric."
+    )
+
+    st.subheader("Training time and compute cost")
+    st.plotly_chart(
+        charts.time_cost_figure(priced), key="chart_time_cost", width="stretch"
+    )
+    st.caption(
+        "Wall-clock seconds of fitting, measured during this run on the machine that "
+        "serves this page. Other work on the same machine makes them longer, so "
+        "compare runs made under similar load."
+    )
+    _savings(priced)
+
+    st.subheader("Learning curves")
+    st.plotly_chart(
+        charts.learning_curve_figure(priced), key="chart_learning", width="stretch"
+    )
+    st.subheader("Labelled rows per task")
+    st.plotly_chart(
+        charts.labelled_rows_figure(priced), key="chart_labelled", width="stretch"
+    )
+
+    st.subheader("Skipped tasks and excluded columns")
+    st.markdown("**Targets that were skipped**")
+    _reasons_table(priced.get("skipped_tasks") or [], "None: every target was trained.")
+    st.markdown("**Columns not used as features**")
+    _reasons_table(run.get("excluded_columns") or [], "None.")
+    for warning in run.get("warnings") or []:
+        st.warning(md(warning))
+    _run_details(priced)

@@ -1,0 +1,80 @@
+"""Text helpers of the page: Markdown escaping and display names of metrics."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from mtl_core.charts import finite_number, format_number
+
+# Streamlit Markdown also reads $…$ as LaTeX and :name[…] as colored text, so every
+# ASCII punctuation mark that CommonMark or Streamlit treats specially is escaped.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$:~&])")
+
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "macro_f1": "Macro F1",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
+
+
+def md(value: object) -> str:
+    """Escape a data string (file, column or class name) for st.markdown."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
+def metric_name(key: object) -> str:
+    """Return the display name of a metric key such as ``roc_auc``."""
+    return METRIC_NAMES.get(str(key), str(key))
+
+
+def number(value: object) -> str:
+    """Format a measured number for display, or return "n/a" when it is missing."""
+    return format_number(value)
+
+
+def signed(value: object) -> str:
+    """Format a number with its sign and a real minus sign, or "n/a" when missing."""
+    figure = finite_number(value)
+    if figure is None:
+        return "n/a"
+    text = format_number(abs(figure))
+    if figure < 0:
+        return "\u2212" + text
+    return "+" + text
+
+
+def seconds(value: object) -> str:
+    """Format a duration given in seconds."""
+    figure = finite_number(value)
+    if figure is None:
+        return "n/a"
+    if figure >= 120:
+        return f"{figure / 60:.1f} min"
+    return f"{figure:.1f} s"
+
+
+def significant(value: object) -> str:
+    """Format a savings figure with 4 significant digits, or "n/a" when missing.
+
+    Costs per run are often fractions of a cent, which a fixed number of decimals
+    would round to 0, so small values keep 4 significant digits without an
+    exponent, such as 0.00002302.
+    """
+    number_value = finite_number(value)
+    if number_value is None:
+        return "n/a"
+    if number_value == 0:
+        return "0"
+    if isinstance(value, int) or abs(number_value) >= 10_000:
+        return f"{number_value:,.0f}"
+    return np.format_float_positional(
+        number_value, precision=4, fractional=False, trim="-"
+    )

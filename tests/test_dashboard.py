@@ -1,0 +1,452 @@
+"""Tests of the Streamlit page through streamlit.testing (no browser, no server).
+
+Training runs for real on a 800-row slice of the bundled sample with 2 epochs, 50
+bootstrap resamples and at most 30 LightGBM rounds, so a run takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from dashboard.job import CANCELLED, TrainingJob
+from dashboard.results import RESULT_LABELS, verdict_sentence
+from dashboard.tasks import TARGETS_LABEL, widget_key
+from dashboard.train import STOPPED_MESSAGE
+from mtl_core.charts import SIDE_LABELS, SIDES
+from mtl_core.savings import compute_savings
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "dashboard" / "app.py")
+SAMPLE = REPO / "sample_data" / "campaign.csv"
+SCRIPT_TIMEOUT_S = 60
+TRAIN_TIMEOUT_S = 90
+TARGETS = ["clicked", "revenue", "preferred_channel"]
+
+
+def sample_slice(n_rows: int = 800) -> bytes:
+    """Return the header and the first `n_rows` rows of the bundled sample."""
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)
+    return b"".join(lines[: n_rows + 1])
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=SCRIPT_TIMEOUT_S)
+    at.run()
+    return at
+
+
+def targets(at: AppTest):
+    """Return the targets multiselect, found by label because its key changes."""
+    (widget,) = [box for box in at.multiselect if box.label == TARGETS_LABEL]
+    return widget
+
+
+def configure(at: AppTest, data: bytes, names: list[str], epochs: int = 2) -> None:
+    """Upload `data`, choose targets and small settings, without training."""
+    at.file_uploader(key="upload").upload("small.csv", data, "text/csv")
+    at.run()
+    targets(at).set_value(names)
+    at.number_input(key="epochs").set_value(epochs)
+    at.number_input(key="bootstrap").set_value(50)
+    at.number_input(key="lightgbm_rounds").set_value(30)
+    at.run()
+
+
+def wait_for_run(at: AppTest, timeout_s: float = TRAIN_TIMEOUT_S) -> None:
+    """Rerun the page until the run stored results or an outcome message."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if state.JOB not in at.session_state:
+            return
+        time.sleep(0.5)
+        at.run()
+    pytest.fail(f"the run did not end within {timeout_s} s")
+
+
+def train(at: AppTest) -> dict:
+    at.button(key="train").click().run()
+    wait_for_run(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert state.RESULTS in at.session_state, [e.value for e in at.error]
+    return at.session_state[state.RESULTS]["metrics"]
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """Return the plotly figure JSON of the chart with the given key."""
+    for element in at.get("plotly_chart"):
+        if element.key == key:
+            return json.loads(element.proto.spec)
+    keys = [element.key for element in at.get("plotly_chart")]
+    raise AssertionError(
+        f"no chart with key {key!r} among the charts on the page: {keys}"
+    )
+
+
+def metric_cards(at: AppTest) -> dict[str, str]:
+    """Return the savings cards' values by result key."""
+    by_label = {label: key for key, label in RESULT_LABELS.items()}
+    return {by_label[m.label]: m.value for m in at.metric if m.label in by_label}
+
+
+def card_number(text: str) -> float:
+    return float(text.removesuffix(" s").replace(",", ""))
+
+
+def savings_results(savings: dict) -> dict[str, object]:
+    """Flatten the result values of the five savings figures by result key."""
+    values = {}
+    for entry in savings.values():
+        if isinstance(entry, dict) and isinstance(entry.get("result"), dict):
+            values.update(entry["result"])
+    return values
+
+
+def assert_card_matches(card_text: str, expected) -> None:
+    if expected is None or (
+        isinstance(expected, float) and not math.isfinite(expected)
+    ):
+        assert card_text == "n/a"
+    elif expected == 0:
+        assert card_number(card_text) == 0
+    else:
+        # Cards show 4 significant digits.
+        assert card_number(card_text) == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[AppTest, dict]:
+    at = new_app()
+    configure(at, sample_slice(), TARGETS)
+    metrics = train(at)
+    return at, metrics
+
+
+def test_default_page_renders_sample():
+    at = new_app()
+    assert not at.exception
+    assert not at.error
+    headers = [header.value for header in at.header]
+    assert "1. Data" in headers
+    assert "3. Train and compare" in headers
+    assert targets(at).value == [
+        "clicked",
+        "converted",
+        "revenue",
+        "retained",
+        "preferred_channel",
+    ]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "customer" in warnings
+    assert "identifier" in warnings
+    assert state.RESULTS not in at.session_state
+
+
+def test_upload_limit_in_help():
+    at = new_app()
+    uploader = at.file_uploader(key="upload")
+    assert "200 MB" in uploader.help
+    assert uploader.accept_multiple_files
+
+
+def test_metric_charts_match_metrics(trained):
+    at, metrics = trained
+    assert not at.exception
+    for index, task in enumerate(metrics["tasks"]):
+        figure = chart(at, f"chart_metric_{index}")
+        bars = {trace["name"]: trace["y"][0] for trace in figure["data"]}
+        for side in SIDES:
+            value = task["metrics"][side].get(task["primary_metric"])
+            assert bars[SIDE_LABELS[side]] == pytest.approx(value), (task["name"], side)
+
+
+def test_difference_chart_matches_metrics(trained):
+    at, metrics = trained
+    figure = chart(at, "chart_difference")
+    points = sorted(trace["x"][0] for trace in figure["data"])
+    expected = sorted(
+        comparison["difference"]
+        for task in metrics["tasks"]
+        for comparison in task["comparisons"].values()
+        if comparison["difference"] is not None
+    )
+    assert points == pytest.approx(expected)
+
+
+def test_time_chart_matches_fit_seconds(trained):
+    at, metrics = trained
+    figure = chart(at, "chart_time_cost")
+    fit = metrics["fit_seconds"]
+    seconds = figure["data"][0]["y"]
+    assert seconds == pytest.approx(
+        [fit["multitask"], fit["single_task_nn_total"], fit["lightgbm_total"]]
+    )
+    price = at.session_state["price"]
+    costs = figure["data"][1]["y"]
+    assert costs == pytest.approx([s / 3600 * price for s in seconds])
+
+
+def test_savings_cards_match_metrics(trained):
+    at, metrics = trained
+    cards = metric_cards(at)
+    expected = savings_results(metrics["savings"])
+    assert set(cards) == set(expected)
+    for key, card_text in cards.items():
+        assert_card_matches(card_text, expected[key])
+
+
+def test_verdicts_state_each_comparison(trained):
+    at, metrics = trained
+    text = "\n".join(m.value for m in at.markdown)
+    badges = {
+        "separate_better": "Shared model worse",
+        "shared_better": "Shared model better",
+        "no_clear_difference": "No clear difference",
+        "not_available": "n/a",
+    }
+    for task in metrics["tasks"]:
+        for side, comparison in task["comparisons"].items():
+            sentence = verdict_sentence(task, side)
+            assert f"{badges[comparison['verdict']]}] {sentence}" in text
+            if comparison["verdict"] == "separate_better":
+                assert "is **worse** than" in sentence
+
+
+def test_chart_option_keeps_results(trained):
+    at, metrics = trained
+    runs = at.session_state[state.RUNS_STARTED]
+    at.radio(key="metric_layout").set_value("All tasks in one chart").run()
+    assert not at.exception
+    figure = chart(at, "chart_metric_all")
+    assert len(figure["data"]) == 3 * len(metrics["tasks"])
+    assert at.session_state[state.RUNS_STARTED] == runs
+    assert at.session_state[state.RESULTS]["metrics"] is metrics
+    at.radio(key="metric_layout").set_value("One chart per task").run()
+
+
+def test_price_change_updates_cost_not_run(trained):
+    at, metrics = trained
+    runs = at.session_state[state.RUNS_STARTED]
+    fit_before = json.dumps(metrics["fit_seconds"], sort_keys=True)
+    created = metrics["run"]["created_utc"]
+
+    at.number_input(key="price").set_value(1000.0)
+    at.number_input(key="upkeep").set_value(50.0)
+    at.run()
+    assert not at.exception
+
+    expected = compute_savings(metrics, 1000.0, 50.0)["cost_reduction"]["result"]
+    cards = metric_cards(at)
+    for key in (
+        "shared_run_cost",
+        "saved_per_run_vs_lightgbm",
+        "saved_upkeep_per_month",
+    ):
+        assert_card_matches(cards[key], expected[key])
+    assert card_number(cards["saved_upkeep_per_month"]) == 50.0 * (
+        len(metrics["tasks"]) - 1
+    )
+    costs = chart(at, "chart_time_cost")["data"][1]["y"]
+    assert costs[0] == pytest.approx(metrics["fit_seconds"]["multitask"] / 3600 * 1000)
+
+    assert at.session_state[state.RUNS_STARTED] == runs
+    results = at.session_state[state.RESULTS]
+    assert json.dumps(results["metrics"]["fit_seconds"], sort_keys=True) == fit_before
+    assert results["metrics"]["run"]["created_utc"] == created
+    assert not [w for w in at.warning if "earlier run" in w.value]
+    at.number_input(key="price").set_value(1.0)
+    at.number_input(key="upkeep").set_value(0.0)
+    at.run()
+
+
+def test_changed_setting_marks_results_stale(trained):
+    at, _ = trained
+    at.number_input(key="seed").set_value(7).run()
+    assert any("earlier run" in w.value for w in at.warning)
+    at.number_input(key="seed").set_value(0).run()
+    assert not any("earlier run" in w.value for w in at.warning)
+
+
+def test_exports_match_priced_metrics(trained):
+    from dashboard.exports import html_report, metrics_csv, metrics_json
+    from dashboard.results import priced_metrics
+
+    at, metrics = trained
+    priced = priced_metrics(metrics, 2.0, 10.0)
+    exported = json.loads(metrics_json(priced))
+    assert exported["savings"]["price_per_hour"] == 2.0
+    assert exported["fit_seconds"]["multitask"] == metrics["fit_seconds"]["multitask"]
+    assert metrics_csv(priced).splitlines()[0].startswith("record,task")
+    page = html_report(priced)
+    assert page.startswith("<!DOCTYPE html>")
+    assert html_report(priced) is page  # cached by the metrics hash
+    keys = [button.key for button in at.get("download_button")]
+    assert {"download_html", "download_csv", "download_json"} <= set(keys)
+
+
+def visible_text(element) -> str:
+    """Return an element's Markdown without the escaping backslashes."""
+    return element.value.replace("\\", "")
+
+
+def test_empty_file_shows_error():
+    at = new_app()
+    at.file_uploader(key="upload").upload("empty.csv", b"", "text/csv")
+    at.run()
+    assert not at.exception
+    assert at.error, "an empty file must show an error"
+    assert "Could not read empty.csv" in visible_text(at.error[0])
+    assert "upload it again" in visible_text(at.error[0])
+    assert state.DATA not in at.session_state
+    at.number_input(key="seed").set_value(3).run()  # any rerun shows it again
+    assert "Could not read empty.csv" in visible_text(at.error[0])
+
+
+def test_header_only_file_shows_error():
+    at = new_app()
+    at.file_uploader(key="upload").upload("head.csv", b"a,b,c\n", "text/csv")
+    at.run()
+    assert not at.exception
+    assert "Could not read head.csv" in visible_text(at.error[0])
+
+
+def test_unexpected_load_failure_is_one_line(monkeypatch):
+    def broken_loader(sources):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("dashboard.data.load_csvs", broken_loader)
+    at = new_app()
+    assert not at.exception
+    message = visible_text(at.error[0])
+    assert "RuntimeError: disk on fire" in message
+    assert "Traceback" not in message
+
+
+def test_failed_run_shows_reason():
+    at = new_app()
+    configure(at, sample_slice(25), ["age"])
+    at.button(key="train").click().run()
+    wait_for_run(at)
+    assert not at.exception
+    assert state.RESULTS not in at.session_state
+    errors = [visible_text(e) for e in at.error]
+    assert any("The run failed" in e and "25 rows" in e for e in errors), errors
+
+
+def test_new_upload_drops_old_results(trained):
+    at = new_app()
+    configure(at, sample_slice(400), ["clicked", "converted"])
+    train(at)
+    old_key = at.session_state[state.DATA]["key"]
+    at.file_uploader(key="upload").clear()
+    at.file_uploader(key="upload").upload("other.csv", sample_slice(300), "text/csv")
+    at.run()
+    assert not at.exception
+    assert at.session_state[state.DATA]["key"] != old_key
+    assert state.RESULTS not in at.session_state
+    assert len(at.session_state[state.UPLOAD_HASHES]) == 1
+
+
+def test_stop_cancels_run(monkeypatch):
+    # Each progress event waits a little, so the real run is still going when
+    # Stop is clicked, however fast the machine trains.
+    original = TrainingJob._on_progress
+
+    def slow_progress(job, event):
+        time.sleep(0.05)
+        return original(job, event)
+
+    monkeypatch.setattr(TrainingJob, "_on_progress", slow_progress)
+    at = new_app()
+    configure(at, sample_slice(2000), ["clicked", "revenue"], epochs=500)
+    at.button(key="train").click().run()
+    job = at.session_state[state.JOB]
+    deadline = time.monotonic() + 30
+    while job.snapshot().latest is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+    at.button(key="stop").click().run()
+    wait_for_run(at, timeout_s=60)
+
+    assert not at.exception
+    assert job.status == CANCELLED
+    assert state.RESULTS not in at.session_state
+    assert any(STOPPED_MESSAGE in w.value for w in at.warning)
+    assert not at.button(key="train").disabled
+
+
+def test_derived_target_added():
+    at = new_app()
+    data_key = at.session_state[state.DATA]["key"]
+    at.selectbox(key=widget_key("derived_column", data_key)).set_value("revenue")
+    at.selectbox(key=widget_key("derived_operator", data_key)).set_value(">")
+    at.number_input(key=widget_key("derived_threshold", data_key)).set_value(0.0)
+    at.button(key="derived_add").click().run()
+    assert not at.exception
+    assert "revenue>0" in targets(at).value
+    tables = [frame.value for frame in at.dataframe]
+    assert any("revenue>0" in set(table.get("Task", [])) for table in tables)
+    # No "default value and Session State" warning from Streamlit.
+    assert not [w for w in at.warning if "Session State" in w.value]
+
+
+def test_invalid_kind_skips_target():
+    at = new_app()
+    targets(at).set_value(["clicked", "region"])
+    at.run()
+    kind = next(box for box in at.selectbox if box.label == "Kind of region")
+    kind.set_value("regression").run()
+    assert not at.exception
+    assert any("region" in w.value and "skipped" in w.value for w in at.warning)
+
+
+def test_targets_kept_after_setting_change():
+    at = new_app()
+    chosen = targets(at).value
+    at.number_input(key="epochs").set_value(5).run()
+    assert targets(at).value == chosen
+
+
+def test_pdf_built_on_request(trained):
+    at, metrics = trained
+    runs = at.session_state[state.RUNS_STARTED]
+    at.button(key="build_pdf").click().run(timeout=120)
+    assert not at.exception
+    assert not [e.value for e in at.error if "PDF" in e.value]
+    pdf = at.session_state[state.PDF]
+    assert pdf["bytes"].startswith(b"%PDF")
+    keys = [button.key for button in at.get("download_button")]
+    assert "download_pdf" in keys
+    assert at.session_state[state.RUNS_STARTED] == runs
+    # A new price changes the report, so the PDF must be prepared again.
+    at.number_input(key="price").set_value(3.0).run()
+    assert state.PDF not in at.session_state
+    at.number_input(key="price").set_value(1.0).run()
+
+
+def test_hand_built_metrics_show_loss_and_na():
+    from fixtures_metrics import make_metrics
+
+    at = new_app()
+    at.session_state[state.RESULTS] = {
+        "metrics": make_metrics(),
+        "run_key": "hand-built",
+        "description": {"data_label": "bank-full.csv"},
+    }
+    at.run()
+    assert not at.exception
+    losses = [visible_text(e) for e in at.error if "is worse on" in e.value]
+    assert len(losses) == 1
+    assert "revenue (against LightGBM)" in losses[0]
+    tables = [frame.value for frame in at.dataframe]
+    cells = [str(cell) for table in tables for cell in table.to_numpy().ravel()]
+    assert any(
+        cell.startswith("n/a: class 'web' has no training rows") for cell in cells
+    )
+    assert any("earlier run" in w.value for w in at.warning)
