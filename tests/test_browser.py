@@ -62,8 +62,8 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> No
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout_s} s")
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory):
+def serve(tmp_path_factory, *extra_args: str):
+    """Run ``streamlit run`` on a free 127.0.0.1 port; yield its URL, then stop it."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     port = free_port()
@@ -75,6 +75,7 @@ def server_url(tmp_path_factory):
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        *extra_args,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -93,6 +94,16 @@ def server_url(tmp_path_factory):
                 process.wait(timeout=10)
     errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line]
     assert not errors, f"the server logged tracebacks; see {log_path}"
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    yield from serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def one_megabyte_server_url(tmp_path_factory):
+    yield from serve(tmp_path_factory, "--server.maxUploadSize", "1")
 
 
 @pytest.fixture()
@@ -211,4 +222,19 @@ def test_stop_button_cancels_run(server_url, browser_page, tmp_path):
     )
     assert page.get_by_role("heading", name="4. Results").count() == 0
     assert page.get_by_role("button", name="Train and compare").is_enabled()
+    assert not outside_requests(requests), outside_requests(requests)
+
+
+def test_upload_above_limit_refused_readably(one_megabyte_server_url, browser_page, tmp_path):
+    page, requests = browser_page
+    big = tmp_path / "big_export.csv"
+    row = "0.123456789,north,yes,12.5\n"
+    big.write_text("signal,region,clicked,spend\n" + row * (1_300_000 // len(row)))
+    page.goto(one_megabyte_server_url)
+    page.get_by_role("heading", name="1. Data").wait_for(timeout=60_000)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(big)
+    page.get_by_text(re.compile(r"File must be 1(\.0)?MB or smaller")).wait_for(
+        timeout=30_000
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
     assert not outside_requests(requests), outside_requests(requests)
