@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mtl_core.csv_parse import is_text
 from mtl_core.date_parsing import TIMESTAMP_TYPE
 from mtl_core.load_records import LoadNote
 from mtl_core.value_conversion import (
@@ -122,13 +123,6 @@ def clean_column(
     return array, notes.notes
 
 
-def is_text(data_type: pa.DataType) -> bool:
-    """Return whether ``data_type`` is a string type, plain or dictionary-encoded."""
-    if pa.types.is_dictionary(data_type):
-        data_type = data_type.value_type
-    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
-
-
 def _clean_floats(array: pa.ChunkedArray, notes: ColumnNotes) -> pa.ChunkedArray:
     """Turn NaN and infinite values into nulls, counting them with the empty cells."""
     n_finite = pc.sum(pc.is_finite(array)).as_py() or 0
@@ -193,6 +187,8 @@ def _clean_text(
         sample = _even_sample(array)
         n_distinct = pc.count_distinct(sample).as_py()
         if n_distinct > SAMPLED_MIN_DISTINCT_FRACTION * len(sample):
+            # NOTE: the sample alone decides that a column is free text, so a
+            # column whose numbers are rare in the sample is not checked further.
             if not sample_may_convert(sample):
                 return _clean_free_text(array, notes)
             values = array.combine_chunks()
@@ -282,5 +278,5 @@ def _even_sample(array: pa.ChunkedArray) -> pa.Array:
 def _positions_of_valid(values: pa.Array) -> pa.Array:
     """Map each row to its index among the non-null rows, null for null rows."""
     is_valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
-    positions = np.cumsum(is_valid) - 1
+    positions = np.cumsum(is_valid, dtype=np.int32) - 1
     return pa.array(positions, mask=~is_valid)

@@ -18,7 +18,7 @@ from mtl_core.errors import InputError
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-MAX_SNIFF_RECORDS = 200
+MAX_SNIFF_RECORDS = 100
 
 UTF8_BOM = codecs.BOM_UTF8
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -180,9 +180,10 @@ def _read_sample_records(
     quoted_line_break = False
     try:
         for record in reader:
-            if not any(field.strip() for field in record):
+            joined = "".join(record)
+            if not joined.strip():
                 continue
-            if any("\n" in field or "\r" in field for field in record):
+            if "\n" in joined or "\r" in joined:
                 quoted_line_break = True
             records.append(record)
             if len(records) > MAX_SNIFF_RECORDS:

@@ -2,7 +2,8 @@
 
 The file is checked for binary content, decoded (UTF-8, else cp1252, else
 latin-1), stripped of leading blank lines and sniffed for its delimiter. It is
-then parsed with pyarrow.csv, or with the csv module when rows are ragged.
+then parsed with pyarrow.csv, which also repairs a few ragged rows, or with the
+csv module when many rows are ragged.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mtl_core.cleaning import is_text
 from mtl_core.csv_parse import (
     ArrowParseFailed,
     ParsedFile,
+    is_text,
     read_with_pyarrow,
     read_with_python,
+    repair_invalid_rows,
 )
 from mtl_core.csv_sniff import (
     DELIMITER_NAMES,
@@ -192,7 +194,7 @@ def _parse(
     arguments = (name, delimiter, quoted_line_break, first_line)
     try:
         return _parse_utf8(buffer, *arguments), encoding
-    except _NotUtf8:
+    except (_NotUtf8, UnicodeDecodeError):
         text, encoding = decode_text(memoryview(buffer), "utf-8")
         buffer = pa.py_buffer(text.encode("utf-8"))
         return _parse_utf8(buffer, *arguments), encoding
@@ -205,30 +207,55 @@ def _parse_utf8(
     quoted_line_break: bool,
     first_line: int,
 ) -> ParsedFile:
-    """Parse UTF-8 bytes, raising _NotUtf8 when they turn out not to be UTF-8."""
+    """Parse UTF-8 bytes, raising _NotUtf8 when they turn out not to be UTF-8.
+
+    pyarrow parses in parallel first, with quoted line breaks allowed only if
+    needed. Rows with the wrong number of fields then get a single-threaded
+    pyarrow pass that skips and repairs them, and the csv module parses files
+    with too many of them.
+    """
+    arguments = (buffer, name, delimiter, first_line)
     attempts = [quoted_line_break] if quoted_line_break else [False, True]
     for newlines_in_values in attempts:
         try:
             table = read_with_pyarrow(buffer, delimiter, newlines_in_values)
-        except UnicodeDecodeError as err:
-            raise _NotUtf8 from err
         except ArrowParseFailed as err:
             logger.debug("pyarrow could not parse %s: %s", name, err)
             continue
-        if any(_is_binary(column.type) for column in table.columns):
-            raise _NotUtf8
-        if _last_row_has_line_break(table):
-            # pyarrow ends a quoted field that is never closed at the end of
-            # the file, but the strict csv module raises InputError for it.
-            text = codecs.decode(memoryview(buffer), "utf-8")
-            read_with_python(text, delimiter, name, first_line)
-        return ParsedFile(table=table, parser="pyarrow")
+        return ParsedFile(table=_checked(table, *arguments), parser="pyarrow")
 
+    invalid_rows: list[tuple[int | None, str]] = []
     try:
-        text = codecs.decode(memoryview(buffer), "utf-8")
+        table = read_with_pyarrow(buffer, delimiter, True, invalid_rows)
+    except ArrowParseFailed as err:
+        logger.debug("pyarrow could not skip the invalid rows of %s: %s", name, err)
+    else:
+        table = _checked(table, *arguments)
+        repaired = repair_invalid_rows(table, invalid_rows, delimiter, name)
+        if repaired is not None:
+            return repaired
+    logger.info("Parsing %s with the csv module, which is slower", name)
+    return read_with_python(_decode_utf8(buffer), delimiter, name, first_line)
+
+
+def _checked(
+    table: pa.Table, buffer: pa.Buffer, name: str, delimiter: str, first_line: int
+) -> pa.Table:
+    """Return ``table`` after checking its text for invalid UTF-8 and open quotes."""
+    if any(_is_binary(column.type) for column in table.columns):
+        raise _NotUtf8
+    if _last_row_has_line_break(table):
+        # pyarrow ends a quoted field that is never closed at the end of the
+        # file, but the strict csv module raises InputError for it.
+        read_with_python(_decode_utf8(buffer), delimiter, name, first_line)
+    return table
+
+
+def _decode_utf8(buffer: pa.Buffer) -> str:
+    try:
+        return codecs.decode(memoryview(buffer), "utf-8")
     except UnicodeDecodeError as err:
         raise _NotUtf8 from err
-    return read_with_python(text, delimiter, name, first_line)
 
 
 def _is_binary(data_type: pa.DataType) -> bool:
@@ -253,16 +280,16 @@ def _note_parsing(
 ) -> None:
     """Record padded rows, extra fields and inner blank lines of the parse."""
     if parsed.n_padded_rows:
-        lines = _list_lines(parsed.padded_lines, parsed.n_padded_rows)
+        rows = _list_rows(parsed.padded_row_numbers, parsed.n_padded_rows)
         note(
             "padded_rows",
-            f"{_rows(parsed.n_padded_rows)} of {name} (lines {lines}) "
+            f"{_rows(parsed.n_padded_rows)} of {name} ({rows}) "
             f"{_have(parsed.n_padded_rows)} fewer fields than the header, so "
             "their missing fields are empty.",
             parsed.n_padded_rows,
         )
     if parsed.n_long_rows:
-        lines = _list_lines(parsed.long_lines, parsed.n_long_rows)
+        rows = _list_rows(parsed.long_row_numbers, parsed.n_long_rows)
         if parsed.extra_fields_dropped:
             outcome = "only empty fields beyond the header, which were dropped"
         else:
@@ -271,11 +298,11 @@ def _note_parsing(
             )
             outcome = (
                 f"more fields than the header. The extra fields are in the "
-                f"columns {columns}, so check the quoting of those lines"
+                f"columns {columns}, so check the quoting of those rows"
             )
         note(
             "extra_fields",
-            f"{_rows(parsed.n_long_rows)} of {name} (lines {lines}) "
+            f"{_rows(parsed.n_long_rows)} of {name} ({rows}) "
             f"{_have(parsed.n_long_rows)} {outcome}.",
             parsed.n_long_rows,
         )
@@ -295,11 +322,13 @@ def _have(count: int) -> str:
     return "has" if count == 1 else "have"
 
 
-def _list_lines(lines: list[int], n_rows: int) -> str:
-    shown = ", ".join(str(line) for line in lines)
-    return (
-        shown if n_rows <= len(lines) else f"{shown} and {n_rows - len(lines):,} more"
-    )
+def _list_rows(numbers: list[int], n_rows: int) -> str:
+    """Describe row numbers for a note: "rows 3, 7 counting the header as row 1"."""
+    shown = ", ".join(str(number) for number in numbers)
+    if n_rows > len(numbers):
+        shown += f" and {n_rows - len(numbers):,} more"
+    noun = "row" if n_rows == 1 else "rows"
+    return f"{noun} {shown}, counting the header as row 1"
 
 
 def _drop_unnamed_empty_columns(table: pa.Table) -> tuple[pa.Table, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mtl_core.cleaning import is_text
+from mtl_core.csv_parse import is_text
 from mtl_core.load_records import LoadNote
 
 HEADER_CHECK_ROWS = 1000

@@ -89,7 +89,7 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     label = file_tables[0].name if len(file_tables) == 1 else None
     semicolons = all(table.info.delimiter == ";" for table in file_tables)
     cleaned, value_notes = clean_table(combined, label, semicolons)
-    frame = cleaned.to_pandas(types_mapper=_pandas_type, split_blocks=True)
+    frame = cleaned.to_pandas(types_mapper=_pandas_type)
 
     notes = [note for file_table in file_tables for note in file_table.notes]
     notes.extend(value_notes)

@@ -69,6 +69,11 @@ MARKER_SET = pa.array(
 )
 
 
+def _percent(part: int, whole: int) -> str:
+    """Format ``part / whole`` rounded down to 0.1%, so 99.99% never shows 100%."""
+    return f"{part * 1000 // whole / 10:.1f}%"
+
+
 def cells(count: int) -> str:
     """Return ``count`` with the noun "cell" in the right number: "1 cell"."""
     return f"{count:,} cell" if count == 1 else f"{count:,} cells"
@@ -156,7 +161,7 @@ def convert_values(
             notes.missing(missing)
             return _scatter(dates.values, keep)
 
-    _note_kept_as_text(numbers, fraction, dates, present, present_counts, notes)
+    _note_kept_as_text(numbers, n_present, dates, present, present_counts, notes)
     n_trimmed = weighted_sum(was_trimmed & keep, counts)
     if n_trimmed:
         notes.add(
@@ -172,7 +177,7 @@ def convert_values(
 
 def _note_kept_as_text(
     numbers: NumberParse,
-    fraction: float,
+    n_present: int,
     dates: DateParse | None,
     present: pa.Array,
     counts: np.ndarray | None,
@@ -185,12 +190,13 @@ def _note_kept_as_text(
             "kept_as_text",
             f"kept as text, because the amounts mix the currency signs {signs}",
         )
-    elif fraction >= MIN_REPORTED_FRACTION:
+    elif numbers.n_valid >= MIN_REPORTED_FRACTION * n_present:
         examples = _examples(present, counts, ~numbers.valid)
+        share = _percent(numbers.n_valid, n_present)
         notes.add(
             "kept_as_text",
-            f"kept as text, because only {fraction:.1%} of the non-missing cells "
-            f"are numbers (for example {examples} are not)",
+            f"kept as text, because only {share} of the non-missing cells are "
+            f"numbers (for example {examples} are not)",
         )
     elif dates is not None and dates.failure is not None:
         notes.add(
@@ -261,9 +267,10 @@ def _note_numbers(
         examples = _examples(present, counts, ~numbers.valid)
         notes.add(
             "text_to_missing",
-            f"numeric, because {numbers.n_valid / n_present:.1%} of the "
-            f"non-missing cells are numbers; the other {cells(n_invalid)}, "
-            f"for example {examples}, were read as missing",
+            f"numeric, because {_percent(numbers.n_valid, n_present)} of the "
+            f"non-missing cells are numbers. The other {cells(n_invalid)}, "
+            f"for example {examples}, {'was' if n_invalid == 1 else 'were'} read "
+            "as missing",
             n_invalid,
         )
 
@@ -287,9 +294,10 @@ def _as_booleans(present: pa.Array) -> tuple[pa.Array, set[str]] | None:
 def may_change(values: pa.Array) -> bool:
     """Return whether `convert_values` could change any of these distinct values.
 
-    The check ignores counts, so it costs one pass over the distinct values:
-    surrounding whitespace, missing markers, a boolean pair, or any value
-    that parses as a number or looks like a date means a change is possible.
+    The check ignores counts, so it costs a few passes over the distinct
+    values. Surrounding whitespace, missing markers, a boolean pair, or any
+    value that parses as a number or looks like a date (both need a digit)
+    means a change is possible.
     """
     trimmed = pc.utf8_trim_whitespace(values)
     if pc.any(pc.not_equal(trimmed, values)).as_py():
@@ -298,6 +306,8 @@ def may_change(values: pa.Array) -> bool:
         return True
     if _as_booleans(values) is not None:
         return True
+    if not pc.any(pc.match_substring_regex(values, "[0-9]")).as_py():
+        return False
     if parse_numbers(values, None).n_valid > 0:
         return True
     return parse_dates(values, None).date_like_fraction > 0
@@ -341,18 +351,20 @@ def _scatter(present_values: pa.Array, keep: np.ndarray) -> pa.Array:
     """Spread values for the kept positions over all positions, nulls elsewhere."""
     if keep.all():
         return present_values
-    positions = np.cumsum(keep) - 1
+    positions = np.cumsum(keep, dtype=np.int32) - 1
     return pc.take(present_values, pa.array(positions, mask=~keep))
 
 
 def _examples(values: pa.Array, counts: np.ndarray | None, mask: np.ndarray) -> str:
-    """Return up to three of the most frequent values where ``mask`` is true."""
+    """Return up to three of the most frequent values where ``mask`` is true.
+
+    Values with equal counts are taken in sorted order.
+    """
     chosen = values.filter(pa.array(mask))
-    if counts is not None:
-        order = np.argsort(-counts[mask], kind="stable")[:MAX_EXAMPLES]
-        examples = [chosen[int(index)].as_py() for index in order]
-    else:
+    if counts is None:
         top = pc.value_counts(chosen).to_pylist()
-        top.sort(key=lambda item: -item["counts"])
-        examples = [item["values"] for item in top[:MAX_EXAMPLES]]
-    return ", ".join(repr(value) for value in examples)
+        pairs = [(item["values"], item["counts"]) for item in top]
+    else:
+        pairs = list(zip(chosen.to_pylist(), counts[mask].tolist(), strict=True))
+    pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+    return ", ".join(repr(value) for value, _ in pairs[:MAX_EXAMPLES])

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mtl_core import csv_parse
 from mtl_core.errors import InputError
 from mtl_core.loading import FileInfo, LoadedData, LoadNote, load_csvs
 
@@ -80,12 +81,12 @@ def test_ragged_short_rows_padded(tmp_path):
     assert values(loaded, "c") == [3, None, None, 9]
     assert values(loaded, "b") == [2, 5, None, 8]
     assert notes_of(loaded, "padded_rows")[0].count == 2
-    assert "lines 3, 4" in notes_of(loaded, "padded_rows")[0].message
+    assert "rows 3, 4, counting" in notes_of(loaded, "padded_rows")[0].message
 
 
-def test_padded_line_numbers_count_blank_lines(tmp_path):
-    loaded = load_text(tmp_path, "\n\na|b\n1|2\n3\n")
-    assert "(lines 5)" in notes_of(loaded, "padded_rows")[0].message
+def test_padded_row_numbers_skip_blank_lines(tmp_path):
+    loaded = load_text(tmp_path, "\n\na|b\n1|2\n\n  \n3\n")
+    assert "(row 3, counting" in notes_of(loaded, "padded_rows")[0].message
 
 
 def test_long_rows_keep_extra_fields(tmp_path):
@@ -574,6 +575,15 @@ def test_files_cleaned_together(tmp_path):
     assert notes_of(loaded, "date", "when")[0].file is None
 
 
+def test_files_with_different_types_stacked(tmp_path):
+    first = write(tmp_path, "a,b\n1,2016-03-27\n2,2016-03-28\n", "one.csv")
+    second = write(tmp_path, "a,b\nn/a,n/a\n4,2016-03-29\n", "two.csv")
+    loaded = load_csvs([first, second])
+    assert values(loaded, "a") == [1.0, 2.0, None, 4.0]
+    assert pd.api.types.is_datetime64_any_dtype(loaded.frame["b"])
+    assert loaded.frame["b"].isna().sum() == 1
+
+
 def test_files_with_different_columns_rejected(tmp_path):
     first = write(tmp_path, "a,b,c\n1,2,3\n", "one.csv")
     second = write(tmp_path, "a,b,d\n1,2,3\n", "two.csv")
@@ -626,6 +636,16 @@ def test_source_bytes_not_written(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_frame_writable(tmp_path):
+    loaded = load_text(tmp_path, "a,b,c,d\n1.5,2,x,yes\n2.5,3,y,no\n")
+    loaded.frame.loc[0, "a"] = 10.0
+    loaded.frame.loc[0, "b"] = 5
+    loaded.frame.loc[0, "d"] = False
+    assert loaded.frame.loc[0, "a"] == 10.0
+    assert loaded.frame.loc[0, "b"] == 5
+    assert not loaded.frame.loc[0, "d"]
+
+
 def test_notes_logged(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="mtl_core.loading"):
         load_text(tmp_path, "a,a\n1,2\n")
@@ -636,7 +656,8 @@ def test_notes_logged(tmp_path, caplog):
 # Parsers and large columns
 
 
-def test_python_parser_matches_pyarrow(tmp_path):
+def test_python_parser_matches_pyarrow(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_parse, "MAX_REPAIRED_ROWS", -1)
     body = "$1,200.50,yes,14/09/2018,x\n$3,no,01/02/2019,y\n"
     clean = load_text(tmp_path, "amount,flag,when,text\n" + body, "clean.csv")
     ragged = load_text(
@@ -644,6 +665,33 @@ def test_python_parser_matches_pyarrow(tmp_path):
     )
     assert list(ragged.frame.dtypes)[:4] == list(clean.frame.dtypes)[:4]
     assert ragged.frame.iloc[:2, :4].equals(clean.frame.iloc[:, :4])
+
+
+def random_ragged_csv(rng: np.random.Generator) -> bytes:
+    n_columns = int(rng.integers(2, 6))
+    lines = [",".join(f"c{j}" for j in range(n_columns))]
+    cells = ["1", "7", "x", "", "1.5", '"a,b"', "yes"]
+    for _ in range(int(rng.integers(1, 30))):
+        width = n_columns + int(rng.choice([-1, 0, 0, 0, 0, 1, 2]))
+        width = max(width, 1)
+        lines.append(",".join(rng.choice(cells, size=width)))
+        if rng.random() < 0.1:
+            lines.append(str(rng.choice(["", "   ", ","])))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_repaired_rows_match_python_parser(monkeypatch):
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        content = random_ragged_csv(rng)
+        repaired = load_csvs([("t.csv", content)])
+        with monkeypatch.context() as patch:
+            patch.setattr(csv_parse, "MAX_REPAIRED_ROWS", -1)
+            parsed = load_csvs([("t.csv", content)])
+        assert repaired.frame.astype(str).equals(parsed.frame.astype(str)), content
+        assert [note.message for note in repaired.notes] == [
+            note.message for note in parsed.notes
+        ], content
 
 
 def test_large_columns_sampled(tmp_path):
