@@ -6,7 +6,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ from mtl_core.tasks import Task
 logger = logging.getLogger(__name__)
 
 _EVAL_BATCH = 16384
+_BATCHES_PER_GATHER = 32
 
 
 @dataclass
@@ -89,28 +90,67 @@ class TaskLosses(nn.Module):
     def __init__(self, tasks: list[Task]) -> None:
         super().__init__()
         self.kinds = [task.kind for task in tasks]
+        self._binary = [i for i, kind in enumerate(self.kinds) if kind == "binary"]
+        self._regression = [
+            i for i, kind in enumerate(self.kinds) if kind == "regression"
+        ]
+        self._multiclass = [
+            i for i, kind in enumerate(self.kinds) if kind == "multiclass"
+        ]
 
-    def per_task(self, outputs: list[torch.Tensor], labels: torch.Tensor) -> list[torch.Tensor]:
-        losses = []
-        for i, (kind, output) in enumerate(zip(self.kinds, outputs, strict=True)):
-            target = labels[:, i]
-            mask = ~torch.isnan(target)
-            if not bool(mask.any()):
-                losses.append(output.sum() * 0.0)
+    def per_task_tensor(
+        self, outputs: list[torch.Tensor], labels: torch.Tensor
+    ) -> torch.Tensor:
+        """Return each task's mean loss over its labelled rows, shape ``(n_tasks,)``.
+
+        Tasks of one kind are scored in one call: every row's loss is weighted by
+        1 / (labelled rows of its task), and missing labels by 0.
+        """
+        labelled = ~torch.isnan(labels)
+        counts = labelled.sum(dim=0).clamp(min=1)
+        weights = labelled.to(labels.dtype) / counts
+        filled = torch.nan_to_num(labels, nan=0.0)
+        parts: list[tuple[list[int], torch.Tensor]] = []
+        for indices, loss in (
+            (self._binary, _binary_loss),
+            (self._regression, _squared_error),
+        ):
+            if not indices:
                 continue
-            if kind == "binary":
-                loss = functional.binary_cross_entropy_with_logits(
-                    output[mask, 0], target[mask]
-                )
-            elif kind == "multiclass":
-                loss = functional.cross_entropy(output[mask], target[mask].long())
-            else:
-                loss = functional.mse_loss(output[mask, 0], target[mask])
-            losses.append(loss)
-        return losses
+            stacked = torch.cat([outputs[i][:, :1] for i in indices], dim=1)
+            elementwise = loss(stacked, filled[:, indices])
+            parts.append((indices, (elementwise * weights[:, indices]).sum(dim=0)))
+        for i in self._multiclass:
+            elementwise = functional.cross_entropy(
+                outputs[i], filled[:, i].long(), reduction="none"
+            )
+            parts.append(([i], (elementwise * weights[:, i]).sum().reshape(1)))
+        if len(parts) == 1:
+            return parts[0][1]
+        order = [i for indices, _ in parts for i in indices]
+        values = torch.cat([value for _, value in parts])
+        return values[torch.argsort(torch.tensor(order))]
 
-    def forward(self, outputs: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
-        return torch.stack(self.per_task(outputs, labels)).sum()
+    def per_task(
+        self, outputs: list[torch.Tensor], labels: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """Return each task's mean loss over its labelled rows, as a list."""
+        return list(self.per_task_tensor(outputs, labels).unbind())
+
+    def forward(
+        self, outputs: list[torch.Tensor], labels: torch.Tensor
+    ) -> torch.Tensor:
+        return self.per_task_tensor(outputs, labels).sum()
+
+
+def _binary_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return functional.binary_cross_entropy_with_logits(
+        logits, targets, reduction="none"
+    )
+
+
+def _squared_error(values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return (values - targets).square()
 
 
 def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
@@ -130,6 +170,42 @@ def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
     return list(np.where(counts > 0, totals / np.maximum(counts, 1), 0.0))
 
 
+def _new_optimiser(net: nn.Module, learning_rate: float, device: torch.device):
+    """Create AdamW, with the fused kernel where this torch build has one.
+
+    The fused kernel updates every parameter tensor in one call. The default
+    implementation runs several small operations per tensor, and a network here
+    has about 30 tensors.
+    """
+    try:
+        return torch.optim.AdamW(net.parameters(), lr=learning_rate, fused=True)
+    except RuntimeError as error:
+        logger.debug(
+            "fused AdamW unavailable on %s (%s); using the default", device, error
+        )
+        return torch.optim.AdamW(net.parameters(), lr=learning_rate)
+
+
+def _shuffled_batches(
+    data: NetInputs, order: torch.Tensor, batch_size: int, device: torch.device
+) -> Iterator[NetInputs]:
+    """Yield batches of ``data`` in ``order``, each a contiguous slice.
+
+    Rows are gathered ``_BATCHES_PER_GATHER`` batches at a time, so one large copy
+    replaces three small random gathers per batch, and the extra memory stays at
+    that many batches.
+    """
+    chunk = batch_size * _BATCHES_PER_GATHER
+    for chunk_start in range(0, len(order), chunk):
+        rows = order[chunk_start : chunk_start + chunk]
+        numeric = data.numeric[rows].to(device)
+        categorical = data.categorical[rows].to(device)
+        labels = data.labels[rows].to(device)
+        for start in range(0, len(rows), batch_size):
+            part = slice(start, start + batch_size)
+            yield NetInputs(numeric[part], categorical[part], labels[part])
+
+
 def fit_network(
     net: SharedTrunkNet,
     tasks: list[Task],
@@ -147,7 +223,7 @@ def fit_network(
     generator = torch.Generator().manual_seed(settings.seed)
     net.to(device)
     loss_fn = TaskLosses(tasks)
-    optimiser = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate)
+    optimiser = _new_optimiser(net, settings.learning_rate, device)
     task_names = [task.name for task in tasks]
     curve: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": []}
     best = (math.inf, 0, copy.deepcopy(net.state_dict()))
@@ -159,17 +235,16 @@ def fit_network(
         order = torch.randperm(len(train), generator=generator)
         total, seen = 0.0, 0
         out_of_time = False
-        for start in range(0, len(train), settings.batch_size):
-            rows = order[start : start + settings.batch_size]
-            if len(rows) < 2 and seen:
+        for batch in _shuffled_batches(train, order, settings.batch_size, device):
+            if len(batch) < 2 and seen:
                 continue  # a one-row batch adds noise and nothing else
-            outputs = net(train.numeric[rows].to(device), train.categorical[rows].to(device))
-            loss = loss_fn(outputs, train.labels[rows].to(device))
+            outputs = net(batch.numeric, batch.categorical)
+            loss = loss_fn(outputs, batch.labels)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += loss.item() * len(rows)
-            seen += len(rows)
+            total += loss.item() * len(batch)
+            seen += len(batch)
             budget = settings.time_budget_s
             if budget is not None and time.perf_counter() - started > budget:
                 out_of_time = True
