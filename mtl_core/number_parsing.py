@@ -104,11 +104,11 @@ NUMBER_PATTERN = (
 class NumberFormat:
     """Number format of a column, learned from its distinct values.
 
-    Values outside the format fail to parse: a currency sign other than
-    ``currency``, a space character not in ``spaces``, digit groups when
-    ``uses_groups`` (or ``uses_space_groups``, for groups such as ``1 234``)
-    is false, a Unicode minus unless ``unicode_minus``, or a percent sign
-    unless ``is_percent``, which requires one.
+    Values outside the format fail to parse. Such values have a currency sign
+    other than ``currency``, a space character not in ``spaces``, or a Unicode
+    minus without ``unicode_minus``. Digit groups need ``uses_groups``, or
+    ``uses_space_groups`` for groups such as ``1 234``. A percent sign is
+    rejected unless ``is_percent``, which requires one.
     """
 
     convention: str = "dot"
