@@ -14,7 +14,8 @@ import numpy as np
 
 from mtl_core.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, predicted_labels
 
-_CELLS_PER_CHUNK = 20_000_000
+# Cells of resample weights held at once; about 8 MB as float32.
+_CELLS_PER_CHUNK = 2_000_000
 
 
 def _resample_weights(rng: np.random.Generator, n_rows: int, n_resamples: int):
@@ -26,7 +27,7 @@ def _resample_weights(rng: np.random.Generator, n_rows: int, n_resamples: int):
         picks = rng.integers(0, n_rows, size=(size, n_rows))
         offsets = (np.arange(size) * n_rows)[:, None]
         counts = np.bincount((picks + offsets).ravel(), minlength=size * n_rows)
-        yield counts.reshape(size, n_rows).astype(np.float64)
+        yield counts.reshape(size, n_rows).astype(np.float32)
         done += size
 
 
