@@ -31,7 +31,9 @@ def _resample_weights(rng: np.random.Generator, n_rows: int, n_resamples: int):
         done += size
 
 
-def weighted_roc_auc(weights: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def weighted_roc_auc(
+    weights: np.ndarray, labels: np.ndarray, scores: np.ndarray
+) -> np.ndarray:
     """ROC AUC under each row-weight vector; NaN where a resample has one class."""
     order = np.argsort(scores, kind="stable")
     sorted_scores = scores[order]
@@ -43,7 +45,9 @@ def weighted_roc_auc(weights: np.ndarray, labels: np.ndarray, scores: np.ndarray
     below = np.cumsum(neg, axis=1) - neg
     pairs = pos.sum(axis=1) * neg.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(pairs > 0, (pos * (below + 0.5 * neg)).sum(axis=1) / pairs, np.nan)
+        return np.where(
+            pairs > 0, (pos * (below + 0.5 * neg)).sum(axis=1) / pairs, np.nan
+        )
 
 
 def weighted_macro_f1(
@@ -67,12 +71,18 @@ def weighted_macro_f1(
     return (scores_matrix * present_matrix).sum(axis=0) / present_matrix.sum(axis=0)
 
 
-def weighted_rmse(weights: np.ndarray, labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+def weighted_rmse(
+    weights: np.ndarray, labels: np.ndarray, values: np.ndarray
+) -> np.ndarray:
     return np.sqrt(weights @ (labels - values) ** 2 / weights.sum(axis=1))
 
 
 def primary_metric(
-    kind: str, weights: np.ndarray, labels: np.ndarray, predictions: np.ndarray, n_classes: int
+    kind: str,
+    weights: np.ndarray,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    n_classes: int,
 ) -> np.ndarray:
     """The task kind's primary metric under each weight vector, shape ``(n_weights,)``."""
     if kind == "binary":
@@ -146,7 +156,8 @@ def compare_sides(
                     primary_metric(kind, weights, labels, predictions[side], n_classes)
                 )
     stacked = {
-        side: np.concatenate(parts) if parts else np.array([]) for side, parts in samples.items()
+        side: np.concatenate(parts) if parts else np.array([])
+        for side, parts in samples.items()
     }
     intervals = {side: _interval(stacked[side]) for side in sides}
     differences = {}
@@ -160,6 +171,10 @@ def compare_sides(
         else:
             interval = Interval(None, None)
         differences[side] = Difference(
-            metric, point, interval.low, interval.high, verdict(interval.low, interval.high)
+            metric,
+            point,
+            interval.low,
+            interval.high,
+            verdict(interval.low, interval.high),
         )
     return intervals, differences

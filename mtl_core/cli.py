@@ -30,11 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m mtl_core",
         description="Compare one shared multitask model with separate per-task models.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
     compare = commands.add_parser(
         "compare", help="train all models on CSV files and write metrics and a report"
     )
-    compare.add_argument("files", nargs="+", type=Path, help="CSV files with the same columns")
+    compare.add_argument(
+        "files", nargs="+", type=Path, help="CSV files with the same columns"
+    )
     compare.add_argument(
         "--target",
         action="append",
@@ -45,11 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--out", type=Path, required=True, help="output folder")
     compare.add_argument(
-        "--exclude", action="append", default=[], metavar="COL", help="column never used as a feature"
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="column never used as a feature",
     )
     compare.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     compare.add_argument(
-        "--epochs", type=int, default=30, help="epoch budget of every network (default 30)"
+        "--epochs",
+        type=int,
+        default=30,
+        help="epoch budget of every network (default 30)",
     )
     compare.add_argument(
         "--time-budget",
@@ -71,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="upkeep of one deployed model per month, in your currency (default 0)",
     )
     compare.add_argument(
-        "--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals (default 1000)"
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for intervals (default 1000)",
     )
     compare.add_argument("--pdf", action="store_true", help="also write report.pdf")
     compare.add_argument("--verbose", action="store_true", help="log debug detail")
@@ -83,13 +97,18 @@ def _progress_logger():
 
     def report(event) -> None:
         if event.stage != last["stage"]:
-            logger.info("[%d/%d] %s", event.stage_index, event.n_stages, event.stage_label)
+            logger.info(
+                "[%d/%d] %s", event.stage_index, event.n_stages, event.stage_label
+            )
             last["stage"] = event.stage
         elif event.stage.startswith(("multitask", "single_task_nn")) and event.epoch:
             eta = f", about {event.eta_s:.0f} s left" if event.eta_s is not None else ""
             logger.info(
-                "  epoch %d/%d, %.0f%% done%s", event.epoch, event.max_epochs,
-                100 * event.fraction, eta,
+                "  epoch %d/%d, %.0f%% done%s",
+                event.epoch,
+                event.max_epochs,
+                100 * event.fraction,
+                eta,
             )
 
     return report

@@ -20,7 +20,12 @@ from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import select_features
 from mtl_core.gradient_boosting import bin_features, fit_lightgbm, predict_lightgbm
-from mtl_core.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, predicted_labels, task_metrics
+from mtl_core.metrics import (
+    HIGHER_IS_BETTER,
+    PRIMARY_METRIC,
+    predicted_labels,
+    task_metrics,
+)
 from mtl_core.network import SharedTrunkNet
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
@@ -85,7 +90,9 @@ class ComparisonResult:
         device = next(self.multitask_net.parameters()).device
         outputs = predict_network(self.multitask_net, inputs, self.tasks, device)
         columns = {}
-        for task, scale, values in zip(self.tasks, self.label_scales, outputs, strict=True):
+        for task, scale, values in zip(
+            self.tasks, self.label_scales, outputs, strict=True
+        ):
             if task.kind == "regression":
                 columns[task.name] = scale.inverse(values)
             elif task.kind == "binary":
@@ -96,7 +103,9 @@ class ComparisonResult:
         return pd.DataFrame(columns, index=frame.index)
 
 
-def _label_matrix(tasks: list[Task], rows: np.ndarray, scales: list[LabelScale]) -> np.ndarray:
+def _label_matrix(
+    tasks: list[Task], rows: np.ndarray, scales: list[LabelScale]
+) -> np.ndarray:
     columns = []
     for task, scale in zip(tasks, scales, strict=True):
         labels = task.labels[rows]
@@ -113,7 +122,9 @@ def _fit_label_scales(tasks: list[Task], train_rows: np.ndarray) -> list[LabelSc
         values = task.labels[train_rows]
         values = values[~np.isnan(values)]
         std = float(values.std()) if values.size else 1.0
-        scales.append(LabelScale(float(values.mean()) if values.size else 0.0, std or 1.0))
+        scales.append(
+            LabelScale(float(values.mean()) if values.size else 0.0, std or 1.0)
+        )
     return scales
 
 
@@ -134,13 +145,19 @@ def planned_stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
         )
     for task in tasks:
         stages.append(
-            (f"lightgbm:{task.name}", f"LightGBM for {task.name}", _LIGHTGBM_STAGE_WEIGHT)
+            (
+                f"lightgbm:{task.name}",
+                f"LightGBM for {task.name}",
+                _LIGHTGBM_STAGE_WEIGHT,
+            )
         )
     stages.append(("scoring", "Scoring on the test rows", _SCORING_STAGE_WEIGHT))
     return stages
 
 
-def _new_net(preprocessor: FeaturePreprocessor, tasks: list[Task], config: CompareConfig):
+def _new_net(
+    preprocessor: FeaturePreprocessor, tasks: list[Task], config: CompareConfig
+):
     return SharedTrunkNet(
         n_numeric=preprocessor.n_numeric,
         cardinalities=preprocessor.cardinalities,
@@ -151,7 +168,9 @@ def _new_net(preprocessor: FeaturePreprocessor, tasks: list[Task], config: Compa
     )
 
 
-def _train_networks(tasks, preprocessor, train, val, test, config, tracker, device, batch_size):
+def _train_networks(
+    tasks, preprocessor, train, val, test, config, tracker, device, batch_size
+):
     """Train the shared network and one network per task; return test predictions."""
     settings = TrainSettings(
         max_epochs=config.max_epochs,
@@ -178,10 +197,17 @@ def _train_networks(tasks, preprocessor, train, val, test, config, tracker, devi
         torch.manual_seed(config.seed)
         net = _new_net(preprocessor, [task], config)
         column = slice(i, i + 1)
-        own = [NetInputs(d.numeric, d.categorical, d.labels[:, column]) for d in (train, val, test)]
+        own = [
+            NetInputs(d.numeric, d.categorical, d.labels[:, column])
+            for d in (train, val, test)
+        ]
         keep = ~torch.isnan(own[0].labels[:, 0])
-        own_train = NetInputs(own[0].numeric[keep], own[0].categorical[keep], own[0].labels[keep])
-        single_fits[task.name] = fit_network(net, [task], own_train, own[1], settings, device, on_epoch)
+        own_train = NetInputs(
+            own[0].numeric[keep], own[0].categorical[keep], own[0].labels[keep]
+        )
+        single_fits[task.name] = fit_network(
+            net, [task], own_train, own[1], settings, device, on_epoch
+        )
         single_predictions.append(predict_network(net, own[2], [task], device)[0])
     predictions["single_task_nn"] = single_predictions
     return shared_net, shared_fit, single_fits, predictions
@@ -191,7 +217,9 @@ def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
     """Fit one LightGBM model per task; return fit seconds and test predictions."""
     n_numeric_sources = len(preprocessor.numeric_columns_)
     categorical_positions = list(
-        range(n_numeric_sources, n_numeric_sources + len(preprocessor.categorical_columns))
+        range(
+            n_numeric_sources, n_numeric_sources + len(preprocessor.categorical_columns)
+        )
     )
     seconds = {}
     predictions = []
@@ -202,7 +230,9 @@ def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
         if binned is None:
             # Bin the features once for all tasks; the first task carries the time.
             started = time.perf_counter()
-            binned = bin_features(matrices["train"].raw, categorical_positions, config.threads)
+            binned = bin_features(
+                matrices["train"].raw, categorical_positions, config.threads
+            )
             binning_seconds = time.perf_counter() - started
         model = fit_lightgbm(
             task,
@@ -231,7 +261,9 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
     side_predictions = {}
     for side in SIDES:
         values = predictions[side][i][labelled]
-        side_predictions[side] = scale.inverse(values) if task.kind == "regression" else values
+        side_predictions[side] = (
+            scale.inverse(values) if task.kind == "regression" else values
+        )
     metrics, unavailable, correct = {}, {}, {}
     for side, values in side_predictions.items():
         metrics[side], reasons = task_metrics(
@@ -240,7 +272,9 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
         if reasons:
             unavailable[side] = reasons
         if task.kind != "regression":
-            correct[side] = int(np.sum(predicted_labels(task.kind, values) == labels.astype(int)))
+            correct[side] = int(
+                np.sum(predicted_labels(task.kind, values) == labels.astype(int))
+            )
     primary = PRIMARY_METRIC[task.kind]
     intervals, differences = compare_sides(
         task.kind,
@@ -319,10 +353,14 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
         raise InputError(
             f"only {len(frame)} rows: at least 30 are needed to train, validate and test"
         )
-    split = split_rows(tasks, len(frame), config.test_fraction, config.val_fraction, config.seed)
+    split = split_rows(
+        tasks, len(frame), config.test_fraction, config.val_fraction, config.seed
+    )
     rows = {"train": split.train, "val": split.val, "test": split.test}
     preprocessor = FeaturePreprocessor(selection.roles).fit(frame.iloc[split.train])
-    matrices = {part: preprocessor.transform(frame.iloc[idx]) for part, idx in rows.items()}
+    matrices = {
+        part: preprocessor.transform(frame.iloc[idx]) for part, idx in rows.items()
+    }
     scales = _fit_label_scales(tasks, split.train)
     labels = {part: _label_matrix(tasks, idx, scales) for part, idx in rows.items()}
     inputs = {part: _net_inputs(matrices[part], labels[part]) for part in rows}
@@ -331,8 +369,15 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     tracker = ProgressTracker(planned_stages(tasks), progress)
 
     shared_net, shared_fit, single_fits, predictions = _train_networks(
-        tasks, preprocessor, inputs["train"], inputs["val"], inputs["test"],
-        config, tracker, device, batch_size,
+        tasks,
+        preprocessor,
+        inputs["train"],
+        inputs["val"],
+        inputs["test"],
+        config,
+        tracker,
+        device,
+        batch_size,
     )
     lightgbm_seconds, predictions["lightgbm"] = _train_boosters(
         tasks, matrices, labels, preprocessor, config, tracker
@@ -341,7 +386,9 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     tracker.start("scoring")
     task_entries = []
     for i, task in enumerate(tasks):
-        task_entries.append(_score_task(task, i, split.test, predictions, scales[i], config))
+        task_entries.append(
+            _score_task(task, i, split.test, predictions, scales[i], config)
+        )
         tracker.update(i + 1, len(tasks))
     single_seconds = {name: fit.seconds for name, fit in single_fits.items()}
     fit_seconds = {
@@ -355,7 +402,9 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     metrics = {
         "schema_version": SCHEMA_VERSION,
         "run": {
-            "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "created_utc": datetime.datetime.now(datetime.UTC).isoformat(
+                timespec="seconds"
+            ),
             "seed": config.seed,
             "n_rows": len(frame),
             "n_train": len(split.train),
@@ -371,7 +420,9 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
             "versions": _versions(),
             "epochs_run": {
                 "multitask": shared_fit.epochs_run,
-                "single_task_nn": {name: fit.epochs_run for name, fit in single_fits.items()},
+                "single_task_nn": {
+                    name: fit.epochs_run for name, fit in single_fits.items()
+                },
             },
         },
         "tasks": task_entries,

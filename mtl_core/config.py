@@ -89,7 +89,9 @@ class CompareConfig:
         for name in ("test_fraction", "val_fraction"):
             value = getattr(self, name)
             if not 0.05 <= value <= 0.5:
-                raise InputError(f"invalid {name} {value!r}: use a share between 0.05 and 0.5")
+                raise InputError(
+                    f"invalid {name} {value!r}: use a share between 0.05 and 0.5"
+                )
         for name in ("price_per_hour", "upkeep_per_model_month"):
             value = getattr(self, name)
             if not (value >= 0 and value < float("inf")):
@@ -108,4 +110,6 @@ class CompareConfig:
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"invalid {name} {value!r}: use a whole number from {low} to {high}")
+        raise InputError(
+            f"invalid {name} {value!r}: use a whole number from {low} to {high}"
+        )

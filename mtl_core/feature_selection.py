@@ -15,7 +15,9 @@ from mtl_core.tasks import Task
 logger = logging.getLogger(__name__)
 
 SOURCE_COLUMN = "source_file"
-_ID_NAME = re.compile(r"(^|[\s_.\-])(id|uuid|guid|key)$|^id[\s_.\-]|[a-z]Id$|[a-z]ID$", re.I)
+_ID_NAME = re.compile(
+    r"(^|[\s_.\-])(id|uuid|guid|key)$|^id[\s_.\-]|[a-z]Id$|[a-z]ID$", re.I
+)
 # Share of distinct values above which a text column is treated as an identifier or
 # free text rather than a category.
 _HIGH_CARDINALITY_SHARE = 0.5
@@ -58,7 +60,9 @@ def looks_like_id(series: pd.Series, name: str) -> bool:
         unique_share = present.nunique() / len(present)
     if unique_share == 1.0:
         return True
-    return bool(_ID_NAME.search(name.strip())) and unique_share > _HIGH_CARDINALITY_SHARE
+    return (
+        bool(_ID_NAME.search(name.strip())) and unique_share > _HIGH_CARDINALITY_SHARE
+    )
 
 
 def _text_role(series: pd.Series) -> str | None:
@@ -68,7 +72,10 @@ def _text_role(series: pd.Series) -> str | None:
     unique_share = present.nunique() / len(present)
     if unique_share <= _HIGH_CARDINALITY_SHARE:
         return "categorical"
-    if present.str.len().mean() >= _FREE_TEXT_MEAN_LENGTH or present.str.contains(" ").mean() > 0.5:
+    if (
+        present.str.len().mean() >= _FREE_TEXT_MEAN_LENGTH
+        or present.str.contains(" ").mean() > 0.5
+    ):
         return "free_text"
     return "high_cardinality"
 
@@ -143,7 +150,9 @@ def select_features(
     # Leakage checks look at a fixed sample of rows, so wide files stay fast.
     sample = np.arange(len(frame))
     if len(frame) > _LEAK_SAMPLE_ROWS:
-        sample = np.random.default_rng(0).choice(len(frame), _LEAK_SAMPLE_ROWS, replace=False)
+        sample = np.random.default_rng(0).choice(
+            len(frame), _LEAK_SAMPLE_ROWS, replace=False
+        )
         sample.sort()
     sampled_tasks = [_subset_task(task, sample) for task in tasks]
     roles: list[ColumnRole] = []
@@ -157,11 +166,15 @@ def select_features(
             excluded.append(ExcludedColumn(column, "excluded by the user"))
             continue
         if column == source_column:
-            excluded.append(ExcludedColumn(column, "records the file each row came from"))
+            excluded.append(
+                ExcludedColumn(column, "records the file each row came from")
+            )
             continue
         role = column_role(series)
         if role != "free_text" and looks_like_id(series, column):
-            excluded.append(ExcludedColumn(column, "looks like an identifier (ID-like)"))
+            excluded.append(
+                ExcludedColumn(column, "looks like an identifier (ID-like)")
+            )
             continue
         if role in _REASONS:
             excluded.append(ExcludedColumn(column, _REASONS[role]))

@@ -46,7 +46,9 @@ def _params(task: Task, seed: int, threads: int | None) -> dict:
     if task.kind == "binary":
         params.update(objective="binary", metric="binary_logloss")
     elif task.kind == "multiclass":
-        params.update(objective="multiclass", metric="multi_logloss", num_class=len(task.classes))
+        params.update(
+            objective="multiclass", metric="multi_logloss", num_class=len(task.classes)
+        )
     else:
         params.update(objective="regression", metric="l2")
     return params
@@ -124,21 +126,30 @@ def fit_lightgbm(
 
         def _progress(env: lgb.callback.CallbackEnv) -> None:
             if env.iteration % 10 == 0 and on_round(env.iteration) is False:
-                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+                raise lgb.callback.EarlyStopException(
+                    env.iteration, env.evaluation_result_list
+                )
 
         callbacks.append(_progress)
     valid_sets = []
     if val_rows.sum() > 0:
         valid_sets = [
-            lgb.Dataset(raw_val[val_rows], label=labels_val[val_rows], reference=dataset)
+            lgb.Dataset(
+                raw_val[val_rows], label=labels_val[val_rows], reference=dataset
+            )
         ]
     else:
         callbacks = callbacks[1:]
     with warnings.catch_warnings():
         # Each task's objective differs from the shared bins' parameters by design.
-        warnings.filterwarnings("ignore", message="Overriding the parameters from Reference")
+        warnings.filterwarnings(
+            "ignore", message="Overriding the parameters from Reference"
+        )
         booster = lgb.train(
-            params, dataset, num_boost_round=max_rounds, valid_sets=valid_sets,
+            params,
+            dataset,
+            num_boost_round=max_rounds,
+            valid_sets=valid_sets,
             callbacks=callbacks,
         )
     seconds = time.perf_counter() - started

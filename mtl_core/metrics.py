@@ -87,10 +87,20 @@ def task_metrics(
         probabilities = np.clip(predictions, _EPSILON, 1.0)
         probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
         values["macro_f1"] = float(
-            skm.f1_score(codes, guessed, average="macro", labels=np.unique(codes), zero_division=0)
+            skm.f1_score(
+                codes,
+                guessed,
+                average="macro",
+                labels=np.unique(codes),
+                zero_division=0,
+            )
         )
         values["log_loss"] = float(
-            skm.log_loss(codes, probabilities, labels=list(range(n_classes or predictions.shape[1])))
+            skm.log_loss(
+                codes,
+                probabilities,
+                labels=list(range(n_classes or predictions.shape[1])),
+            )
         )
     for name, value in values.items():
         if value is not None and not math.isfinite(value):

@@ -100,11 +100,15 @@ class SharedTrunkNet(nn.Module):
             width = size
         self.trunk = nn.Sequential(*layers)
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(width, head_size), nn.ReLU(), nn.Linear(head_size, out))
+            nn.Sequential(
+                nn.Linear(width, head_size), nn.ReLU(), nn.Linear(head_size, out)
+            )
             for out in head_outputs
         )
 
-    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> list[torch.Tensor]:
+    def forward(
+        self, numeric: torch.Tensor, categorical: torch.Tensor
+    ) -> list[torch.Tensor]:
         """Return each head's raw output, shape ``(batch, n_outputs)``."""
         parts = [numeric]
         parts += [table(categorical[:, i]) for i, table in enumerate(self.embeddings)]

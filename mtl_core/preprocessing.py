@@ -63,13 +63,17 @@ class FeaturePreprocessor:
         for item in self.roles:
             series = frame[item.column]
             if item.role == "numeric":
-                sources[item.column] = pd.to_numeric(series, errors="coerce").astype(float)
+                sources[item.column] = pd.to_numeric(series, errors="coerce").astype(
+                    float
+                )
             elif item.role == "boolean":
                 sources[item.column] = series.astype("Float64").astype(float)
             elif item.role == "date":
                 dates = pd.to_datetime(series, errors="coerce")
                 for part in _DATE_PARTS:
-                    sources[f"{item.column} ({part})"] = getattr(dates.dt, part).astype(float)
+                    sources[f"{item.column} ({part})"] = getattr(dates.dt, part).astype(
+                        float
+                    )
         for key, values in sources.items():
             values = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
             values[~np.isfinite(values)] = np.nan
@@ -108,7 +112,9 @@ class FeaturePreprocessor:
     def transform(self, frame: pd.DataFrame) -> FeatureMatrices:
         """Transform rows with the fitted scales; call ``fit`` first."""
         if not self.fitted_:
-            raise MtlError("FeaturePreprocessor is not fitted: call fit() on training rows first")
+            raise MtlError(
+                "FeaturePreprocessor is not fitted: call fit() on training rows first"
+            )
         n_rows = len(frame)
         sources = self._numeric_sources(frame)
         numeric_parts = []
@@ -131,8 +137,12 @@ class FeaturePreprocessor:
             raw = code.astype(float)
             raw[code == 0] = np.nan
             raw_parts.append(raw)
-        numeric = np.column_stack(numeric_parts) if numeric_parts else np.zeros((n_rows, 0))
-        categorical = np.column_stack(codes) if codes else np.zeros((n_rows, 0), np.int64)
+        numeric = (
+            np.column_stack(numeric_parts) if numeric_parts else np.zeros((n_rows, 0))
+        )
+        categorical = (
+            np.column_stack(codes) if codes else np.zeros((n_rows, 0), np.int64)
+        )
         raw = np.column_stack(raw_parts) if raw_parts else np.zeros((n_rows, 0))
         return FeatureMatrices(
             numeric=numeric.astype(np.float32),

@@ -51,7 +51,9 @@ ProgressCallback = Callable[[ProgressEvent], bool | None]
 class ProgressTracker:
     """Turn stage-local progress into overall events; a False reply cancels."""
 
-    def __init__(self, stages: list[tuple[str, str, float]], callback: ProgressCallback | None):
+    def __init__(
+        self, stages: list[tuple[str, str, float]], callback: ProgressCallback | None
+    ):
         self.stages = stages
         self.callback = callback
         self.total_weight = sum(weight for _, _, weight in stages) or 1.0

@@ -97,7 +97,9 @@ def _cost(fit: dict, n_tasks: int, price_per_hour: float, upkeep: float) -> dict
             "shared_run_cost": run_cost(shared),
             "single_task_nn_run_cost": run_cost(fit["single_task_nn_total"]),
             "lightgbm_run_cost": run_cost(fit["lightgbm_total"]),
-            "saved_per_run_vs_single_task_nn": run_cost(fit["single_task_nn_total"] - shared),
+            "saved_per_run_vs_single_task_nn": run_cost(
+                fit["single_task_nn_total"] - shared
+            ),
             "saved_per_run_vs_lightgbm": run_cost(fit["lightgbm_total"] - shared),
             "saved_upkeep_per_month": (n_tasks - 1) * upkeep,
         },
@@ -124,7 +126,9 @@ def _consistency(tasks: list[dict]) -> dict:
     }
 
 
-def compute_savings(metrics: dict, price_per_hour: float, upkeep_per_model_month: float) -> dict:
+def compute_savings(
+    metrics: dict, price_per_hour: float, upkeep_per_model_month: float
+) -> dict:
     """Compute the five savings figures from a run's metrics dict.
 
     Parameters
@@ -144,6 +148,8 @@ def compute_savings(metrics: dict, price_per_hour: float, upkeep_per_model_month
         "task_efficiency": _task_efficiency(len(tasks), fit),
         "accuracy_gain": _accuracy_gain(tasks),
         "training_time_saved": _time_saved(fit),
-        "cost_reduction": _cost(fit, len(tasks), price_per_hour, upkeep_per_model_month),
+        "cost_reduction": _cost(
+            fit, len(tasks), price_per_hour, upkeep_per_model_month
+        ),
         "prediction_consistency": _consistency(tasks),
     }

@@ -44,7 +44,11 @@ def _cut(rows: np.ndarray, share: float, strata: np.ndarray | None, seed: int):
         _, counts = np.unique(strata[rows], return_counts=True)
         n_held = int(round(share * len(rows)))
         # Each stratum needs two rows, and each side at least one row per stratum.
-        if counts.min() >= 2 and n_held >= len(counts) and len(rows) - n_held >= len(counts):
+        if (
+            counts.min() >= 2
+            and n_held >= len(counts)
+            and len(rows) - n_held >= len(counts)
+        ):
             return train_test_split(
                 rows, test_size=share, random_state=seed, stratify=strata[rows]
             )

@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 KINDS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 50
 _POSITIVE_WORDS = {"1", "true", "yes", "y", "t", "positive", "churn", "clicked"}
-_DERIVED = re.compile(r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$")
+_DERIVED = re.compile(
+    r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$"
+)
 _OPERATORS = {
     ">": np.greater,
     ">=": np.greater_equal,
@@ -174,7 +176,9 @@ def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
         )
     series = frame[spec.column]
     if series.isna().all():
-        raise InputError(f"target {spec.name!r} has no labelled rows: every value is missing")
+        raise InputError(
+            f"target {spec.name!r} has no labelled rows: every value is missing"
+        )
 
     if spec.operator is not None:
         numbers = _numeric_values(series)
@@ -202,7 +206,9 @@ def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
         else:
             classes, labels = _encode_classes(series, spec.name)
 
-    task = Task(name=spec.name, column=spec.column, kind=kind, classes=classes, labels=labels)
+    task = Task(
+        name=spec.name, column=spec.column, kind=kind, classes=classes, labels=labels
+    )
     _check_trainable(task)
     return task
 
@@ -248,11 +254,15 @@ def resolve_tasks(
     Raises InputError when no task is left or a column is named twice.
     """
     if not specs:
-        raise InputError("no target given: name at least one column, e.g. --target Clicks")
+        raise InputError(
+            "no target given: name at least one column, e.g. --target Clicks"
+        )
     names = [spec.name for spec in specs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise InputError(f"target {duplicates[0]!r} is given twice: name each target once")
+        raise InputError(
+            f"target {duplicates[0]!r} is given twice: name each target once"
+        )
     tasks: list[Task] = []
     skipped: list[SkippedTask] = []
     for spec in specs:

@@ -162,7 +162,9 @@ def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
         for start in range(0, len(data), _EVAL_BATCH):
             part = slice(start, start + _EVAL_BATCH)
             labels = data.labels[part].to(device)
-            outputs = net(data.numeric[part].to(device), data.categorical[part].to(device))
+            outputs = net(
+                data.numeric[part].to(device), data.categorical[part].to(device)
+            )
             n_labelled = (~torch.isnan(labels)).sum(dim=0).cpu().numpy()
             losses = loss_fn.per_task(outputs, labels)
             totals += np.array([float(loss) for loss in losses]) * n_labelled
@@ -258,7 +260,12 @@ def fit_network(
         if val_loss < best[0] - 1e-6:
             best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
         elapsed = time.perf_counter() - started
-        logger.debug("epoch %d: train loss %.4f, validation loss %.4f", epoch, train_loss, val_loss)
+        logger.debug(
+            "epoch %d: train loss %.4f, validation loss %.4f",
+            epoch,
+            train_loss,
+            val_loss,
+        )
         if on_epoch is not None:
             report = EpochReport(
                 epoch=epoch,
@@ -274,7 +281,9 @@ def fit_network(
             stop_reason = "reached the time budget"
             break
         if epoch - best[1] >= settings.patience:
-            stop_reason = f"early stop: no better validation loss for {settings.patience} epochs"
+            stop_reason = (
+                f"early stop: no better validation loss for {settings.patience} epochs"
+            )
             break
     net.load_state_dict(best[2])
     seconds = time.perf_counter() - started
@@ -302,7 +311,9 @@ def predict_network(
     with torch.no_grad():
         for start in range(0, len(data), _EVAL_BATCH):
             part = slice(start, start + _EVAL_BATCH)
-            outputs = net(data.numeric[part].to(device), data.categorical[part].to(device))
+            outputs = net(
+                data.numeric[part].to(device), data.categorical[part].to(device)
+            )
             for i, (task, output) in enumerate(zip(tasks, outputs, strict=True)):
                 if task.kind == "binary":
                     values = torch.sigmoid(output[:, 0])

@@ -34,23 +34,38 @@ def make_campaign(n_rows: int = 6000, seed: int = 7) -> pd.DataFrame:
     region = rng.choice(REGIONS, size=n_rows)
     device = rng.choice(DEVICES, size=n_rows, p=[0.55, 0.35, 0.1])
     age = np.clip(rng.normal(40 + 4 * spending_power, 11), 18, 85).round()
-    impressions = rng.negative_binomial(3, 3 / (3 + np.exp(3 + 0.4 * engagement)), n_rows)
-    spend = np.round(impressions * rng.gamma(2.0, 0.02, n_rows) * (1 + 0.3 * (channel == "search")), 2)
+    impressions = rng.negative_binomial(
+        3, 3 / (3 + np.exp(3 + 0.4 * engagement)), n_rows
+    )
+    spend = np.round(
+        impressions * rng.gamma(2.0, 0.02, n_rows) * (1 + 0.3 * (channel == "search")),
+        2,
+    )
     past_purchases = rng.poisson(np.exp(0.3 + 0.5 * spending_power + 0.3 * engagement))
-    email_opens = rng.poisson(np.exp(0.8 + 0.6 * engagement + 0.5 * (channel == "email")))
+    email_opens = rng.poisson(
+        np.exp(0.8 + 0.6 * engagement + 0.5 * (channel == "email"))
+    )
     days_since_visit = np.round(rng.exponential(np.exp(3 - 0.5 * engagement)), 0)
-    signup = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 1400, n_rows), "D")
+    signup = pd.Timestamp("2021-01-01") + pd.to_timedelta(
+        rng.integers(0, 1400, n_rows), "D"
+    )
 
-    channel_lift = pd.Series(channel).map(
-        {"email": 0.3, "social": 0.0, "search": 0.6, "display": -0.4}
-    ).to_numpy()
+    channel_lift = (
+        pd.Series(channel)
+        .map({"email": 0.3, "social": 0.0, "search": 0.6, "display": -0.4})
+        .to_numpy()
+    )
     click_score = -1.2 + 1.1 * engagement + channel_lift + 0.2 * (device == "desktop")
     click_score += 0.15 * np.log1p(impressions) - 0.02 * days_since_visit
     clicked = rng.random(n_rows) < _sigmoid(click_score)
-    convert_score = -2.0 + 0.8 * spending_power + 0.5 * engagement + 0.2 * past_purchases
+    convert_score = (
+        -2.0 + 0.8 * spending_power + 0.5 * engagement + 0.2 * past_purchases
+    )
     converted = clicked & (rng.random(n_rows) < _sigmoid(convert_score + 1.0))
     revenue = np.where(
-        converted, np.round(np.exp(3.5 + 0.6 * spending_power + rng.normal(0, 0.4, n_rows)), 2), 0.0
+        converted,
+        np.round(np.exp(3.5 + 0.6 * spending_power + rng.normal(0, 0.4, n_rows)), 2),
+        0.0,
     )
     retained_score = 0.4 + 0.9 * engagement + 0.4 * spending_power + 0.8 * converted
     retained = rng.random(n_rows) < _sigmoid(retained_score)
@@ -101,7 +116,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=6000, help="number of customers")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).with_name("campaign.csv"), help="CSV path"
+        "--out",
+        type=Path,
+        default=Path(__file__).with_name("campaign.csv"),
+        help="CSV path",
     )
     args = parser.parse_args()
     make_campaign(args.rows, args.seed).to_csv(args.out, index=False)

@@ -37,6 +37,8 @@ def related_tasks_frame(n_rows: int = 600, seed: int = 0) -> pd.DataFrame:
         }
     )
     frame["clicked"] = np.where(signal + rng.normal(0, 0.5, n_rows) > 0, "yes", "no")
-    frame["segment"] = np.where(signal > 0.7, "high", np.where(signal < -0.7, "low", "mid"))
+    frame["segment"] = np.where(
+        signal > 0.7, "high", np.where(signal < -0.7, "low", "mid")
+    )
     frame["revenue"] = 30 * signal + 10 * (colour == "red") + rng.normal(0, 20, n_rows)
     return frame

@@ -80,8 +80,12 @@ def test_compare_sides_finds_clear_winner():
         "binary", labels, {"multitask": good, "lightgbm": poor}, points, 0, 300, seed=0
     )
     assert differences["lightgbm"].verdict == "shared_better"
-    assert differences["lightgbm"].difference == pytest.approx(points["multitask"] - points["lightgbm"])
-    assert intervals["multitask"].low < points["multitask"] < intervals["multitask"].high
+    assert differences["lightgbm"].difference == pytest.approx(
+        points["multitask"] - points["lightgbm"]
+    )
+    assert (
+        intervals["multitask"].low < points["multitask"] < intervals["multitask"].high
+    )
 
 
 def test_compare_sides_lower_is_better_sign():
@@ -94,7 +98,13 @@ def test_compare_sides_lower_is_better_sign():
         "single_task_nn": float(np.sqrt(np.mean((labels - close) ** 2))),
     }
     _, differences = compare_sides(
-        "regression", labels, {"multitask": far, "single_task_nn": close}, points, 0, 200, 0
+        "regression",
+        labels,
+        {"multitask": far, "single_task_nn": close},
+        points,
+        0,
+        200,
+        0,
     )
     assert differences["single_task_nn"].difference < 0
     assert differences["single_task_nn"].verdict == "separate_better"

@@ -225,7 +225,9 @@ def test_stop_button_cancels_run(server_url, browser_page, tmp_path):
     assert not outside_requests(requests), outside_requests(requests)
 
 
-def test_upload_above_limit_refused_readably(one_megabyte_server_url, browser_page, tmp_path):
+def test_upload_above_limit_refused_readably(
+    one_megabyte_server_url, browser_page, tmp_path
+):
     page, requests = browser_page
     big = tmp_path / "big_export.csv"
     row = "0.123456789,north,yes,12.5\n"

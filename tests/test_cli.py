@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 import pytest
+from helpers_data import REPO, related_tasks_frame
 
-from helpers_data import REPO, related_tasks_frame, shared_file
 from mtl_core.cli import main
 
 
@@ -26,14 +26,26 @@ def _run_cli(*args):
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory):
-    return _write_csv(tmp_path_factory.mktemp("data") / "campaign.csv", related_tasks_frame(400))
+    return _write_csv(
+        tmp_path_factory.mktemp("data") / "campaign.csv", related_tasks_frame(400)
+    )
 
 
 def test_cli_success_writes_outputs(small_csv, tmp_path):
     out = tmp_path / "out"
     done = _run_cli(
-        "compare", small_csv, "--target", "clicked", "--target", "revenue",
-        "--out", out, "--epochs", "2", "--bootstrap", "50",
+        "compare",
+        small_csv,
+        "--target",
+        "clicked",
+        "--target",
+        "revenue",
+        "--out",
+        out,
+        "--epochs",
+        "2",
+        "--bootstrap",
+        "50",
     )
     assert done.returncode == 0, done.stderr
     assert (out / "metrics.json").is_file()
@@ -51,16 +63,34 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         (["--target", "nope"], "error: target column 'nope' not found: choose one of"),
         (["--target", "clicked:ordinal"], "error: invalid task kind 'ordinal'"),
         (["--target", "colour>1"], "but that column is not numeric"),
-        (["--target", "clicked", "--exclude", "ghost"], "error: excluded column 'ghost' not found"),
+        (
+            ["--target", "clicked", "--exclude", "ghost"],
+            "error: excluded column 'ghost' not found",
+        ),
         (["--target", "clicked", "--epochs", "0"], "error: invalid max_epochs 0"),
-        (["--target", "clicked", "--price-per-hour", "-1"], "error: invalid price_per_hour -1.0"),
-        (["--target", "clicked", "--epochs", "many"], "error: argument --epochs: invalid int value"),
+        (
+            ["--target", "clicked", "--price-per-hour", "-1"],
+            "error: invalid price_per_hour -1.0",
+        ),
+        (
+            ["--target", "clicked", "--epochs", "many"],
+            "error: argument --epochs: invalid int value",
+        ),
     ],
-    ids=["unknown-target", "bad-kind", "derived-on-text", "unknown-exclude", "zero-epochs",
-         "negative-price", "non-number"],
+    ids=[
+        "unknown-target",
+        "bad-kind",
+        "derived-on-text",
+        "unknown-exclude",
+        "zero-epochs",
+        "negative-price",
+        "non-number",
+    ],
 )
 def test_cli_invalid_input_exit_2(small_csv, tmp_path, capsys, args, message):
-    assert _status(["compare", str(small_csv), "--out", str(tmp_path / "o"), *args]) == 2
+    assert (
+        _status(["compare", str(small_csv), "--out", str(tmp_path / "o"), *args]) == 2
+    )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, err
@@ -77,7 +107,9 @@ def _status(argv):
 
 
 def test_cli_missing_file_exit_2(tmp_path):
-    done = _run_cli("compare", tmp_path / "absent.csv", "--target", "y", "--out", tmp_path)
+    done = _run_cli(
+        "compare", tmp_path / "absent.csv", "--target", "y", "--out", tmp_path
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: file ")
     assert "not found" in done.stderr
@@ -103,10 +135,24 @@ def test_cli_no_target_exit_2(small_csv, tmp_path):
 def test_cli_same_seed_same_metrics(small_csv, tmp_path):
     results = []
     for name in ("first", "second"):
-        status = main([
-            "compare", str(small_csv), "--target", "clicked", "--target", "segment",
-            "--out", str(tmp_path / name), "--epochs", "2", "--bootstrap", "50", "--seed", "3",
-        ])
+        status = main(
+            [
+                "compare",
+                str(small_csv),
+                "--target",
+                "clicked",
+                "--target",
+                "segment",
+                "--out",
+                str(tmp_path / name),
+                "--epochs",
+                "2",
+                "--bootstrap",
+                "50",
+                "--seed",
+                "3",
+            ]
+        )
         assert status == 0
         results.append(json.loads((tmp_path / name / "metrics.json").read_text()))
     assert results[0]["tasks"] == results[1]["tasks"]

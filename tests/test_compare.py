@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from helpers_data import related_tasks_frame
+
 from mtl_core.compare import SIDES, run_comparison
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError, RunCancelled
@@ -23,7 +23,11 @@ def small_run():
 
 def test_run_has_every_side_per_task(small_run):
     _, metrics = small_run
-    assert [task["name"] for task in metrics["tasks"]] == ["clicked", "segment", "revenue"]
+    assert [task["name"] for task in metrics["tasks"]] == [
+        "clicked",
+        "segment",
+        "revenue",
+    ]
     for task in metrics["tasks"]:
         assert set(task["metrics"]) == set(SIDES)
         assert set(task["comparisons"]) == {"single_task_nn", "lightgbm"}
@@ -51,9 +55,15 @@ def test_run_records_fit_seconds_and_curves(small_run):
     _, metrics = small_run
     fit = metrics["fit_seconds"]
     assert fit["multitask"] > 0
-    assert fit["single_task_nn_total"] == pytest.approx(sum(fit["single_task_nn"].values()))
+    assert fit["single_task_nn_total"] == pytest.approx(
+        sum(fit["single_task_nn"].values())
+    )
     assert len(metrics["learning_curves"]["multitask"]["val_loss"]) >= 1
-    assert set(metrics["learning_curves"]["single_task_nn"]) == {"clicked", "segment", "revenue"}
+    assert set(metrics["learning_curves"]["single_task_nn"]) == {
+        "clicked",
+        "segment",
+        "revenue",
+    }
 
 
 def test_run_savings_use_run_times(small_run):
@@ -92,7 +102,10 @@ def test_run_rare_positives_gives_na_with_reason():
     metrics = run_comparison(frame, _config(("clicked", "rare"), max_epochs=1)).metrics
     rare = metrics["tasks"][1]
     if rare["labelled_test_rows"] and rare["metrics"]["multitask"]["roc_auc"] is None:
-        assert rare["unavailable"]["multitask"]["roc_auc"] == "only one class among the test rows"
+        assert (
+            rare["unavailable"]["multitask"]["roc_auc"]
+            == "only one class among the test rows"
+        )
         assert rare["comparisons"]["lightgbm"]["verdict"] == "not_available"
     assert rare["metrics"]["multitask"]["accuracy"] is not None
 
@@ -100,9 +113,13 @@ def test_run_rare_positives_gives_na_with_reason():
 def test_run_regression_in_billions_finite():
     frame = related_tasks_frame(300)
     frame["revenue"] = frame["revenue"] * 1e8 + 5e9
-    metrics = run_comparison(frame, _config(("clicked", "revenue"), max_epochs=2)).metrics
+    metrics = run_comparison(
+        frame, _config(("clicked", "revenue"), max_epochs=2)
+    ).metrics
     revenue = metrics["tasks"][1]
-    assert all(np.isfinite(v) for v in metrics["learning_curves"]["multitask"]["train_loss"])
+    assert all(
+        np.isfinite(v) for v in metrics["learning_curves"]["multitask"]["train_loss"]
+    )
     # Reported in original units: errors are of the order of the spread (about 5e9).
     assert 1e8 < revenue["metrics"]["multitask"]["rmse"] < 1e11
 
@@ -110,14 +127,19 @@ def test_run_regression_in_billions_finite():
 def test_run_cancel_raises():
     frame = related_tasks_frame(200)
     with pytest.raises(RunCancelled):
-        run_comparison(frame, _config(max_epochs=3), progress=lambda event: event.epoch < 1)
+        run_comparison(
+            frame, _config(max_epochs=3), progress=lambda event: event.epoch < 1
+        )
 
 
 def test_run_progress_covers_every_stage():
     frame = related_tasks_frame(200)
     stages = []
-    run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1, n_bootstrap=0),
-                   progress=lambda event: stages.append(event.stage))
+    run_comparison(
+        frame,
+        _config(("clicked", "revenue"), max_epochs=1, n_bootstrap=0),
+        progress=lambda event: stages.append(event.stage),
+    )
     assert list(dict.fromkeys(stages)) == [
         "multitask",
         "single_task_nn:clicked",
@@ -137,7 +159,9 @@ def test_run_too_few_rows_rejected():
 def test_result_predicts_new_rows_with_fitted_transform():
     frame = related_tasks_frame(300)
     result = run_comparison(frame, _config(max_epochs=2, n_bootstrap=0))
-    new_rows = related_tasks_frame(20, seed=5).drop(columns=["clicked", "segment", "revenue"])
+    new_rows = related_tasks_frame(20, seed=5).drop(
+        columns=["clicked", "segment", "revenue"]
+    )
     predicted = result.predict(new_rows)
     assert list(predicted.columns) == [
         "clicked: P(yes)",

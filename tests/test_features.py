@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers_data import related_tasks_frame
+
 from mtl_core.errors import InputError, MtlError
 from mtl_core.feature_selection import select_features
 from mtl_core.preprocessing import FeaturePreprocessor
@@ -42,7 +42,9 @@ def test_unique_float_column_kept():
 
 def test_free_text_excluded_with_note():
     frame = related_tasks_frame(200)
-    frame["comment"] = [f"customer said thing number {i} about the offer" for i in range(200)]
+    frame["comment"] = [
+        f"customer said thing number {i} about the offer" for i in range(200)
+    ]
     assert "free text" in _excluded(_select(frame, ["clicked"]))["comment"]
 
 
@@ -63,7 +65,10 @@ def test_target_copy_excluded_by_name():
 
 def test_user_exclusion_and_unknown_exclusion():
     frame = related_tasks_frame(100)
-    assert _excluded(_select(frame, ["clicked"], ["noise"]))["noise"] == "excluded by the user"
+    assert (
+        _excluded(_select(frame, ["clicked"], ["noise"]))["noise"]
+        == "excluded by the user"
+    )
     with pytest.raises(InputError, match="excluded column 'nope' not found"):
         _select(frame, ["clicked"], ["nope"])
 

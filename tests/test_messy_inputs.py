@@ -38,8 +38,17 @@ def _run(tmp_path, files, targets, *extra):
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
         paths.append(str(path))
-    argv = ["compare", *paths, "--out", str(tmp_path / "out"), "--epochs", "2",
-            "--bootstrap", "30", *extra]
+    argv = [
+        "compare",
+        *paths,
+        "--out",
+        str(tmp_path / "out"),
+        "--epochs",
+        "2",
+        "--bootstrap",
+        "30",
+        *extra,
+    ]
     for target in targets:
         argv += ["--target", target]
     status = main(argv)
@@ -50,7 +59,9 @@ def _run(tmp_path, files, targets, *extra):
 
 
 def _excluded(metrics):
-    return {item["column"]: item["reason"] for item in metrics["run"]["excluded_columns"]}
+    return {
+        item["column"]: item["reason"] for item in metrics["run"]["excluded_columns"]
+    }
 
 
 @pytest.mark.parametrize("sep", [";", "\t", "|"], ids=["semicolon", "tab", "pipe"])
@@ -101,7 +112,9 @@ def test_percent_labels_stay_category(tmp_path):
 
 def test_bom_quoted_header(tmp_path):
     content = _csv(_rows()).replace("signal,", '"signal",', 1)
-    status, metrics = _run(tmp_path, {"a.csv": b"\xef\xbb\xbf" + content.encode()}, ["signal"])
+    status, metrics = _run(
+        tmp_path, {"a.csv": b"\xef\xbb\xbf" + content.encode()}, ["signal"]
+    )
     assert status == 0
     assert metrics["tasks"][0]["name"] == "signal"
 
@@ -174,7 +187,9 @@ def test_mostly_numbers_with_words(tmp_path):
 
 def test_day_first_dates_become_features(tmp_path):
     rows = _rows()
-    rows["joined"] = [f"{(i % 28) + 1:02d}/{(i % 12) + 1:02d}/2018" for i in range(N_ROWS)]
+    rows["joined"] = [
+        f"{(i % 28) + 1:02d}/{(i % 12) + 1:02d}/2018" for i in range(N_ROWS)
+    ]
     status, metrics = _run(tmp_path, {"a.csv": _csv(rows)}, ["clicked"])
     assert status == 0
     assert "joined" in metrics["run"]["features"]
@@ -206,7 +221,9 @@ def test_awkward_column_names_train(tmp_path):
 
 def test_free_text_excluded(tmp_path):
     rows = _rows()
-    rows["comment"] = [f"customer {i} wrote a long comment about offer {i * 7}" for i in range(N_ROWS)]
+    rows["comment"] = [
+        f"customer {i} wrote a long comment about offer {i * 7}" for i in range(N_ROWS)
+    ]
     status, metrics = _run(tmp_path, {"a.csv": _csv(rows)}, ["clicked"])
     assert status == 0
     assert "free text" in _excluded(metrics)["comment"]
@@ -216,7 +233,9 @@ def test_unusable_targets_skipped_others_train(tmp_path):
     rows = _rows()
     rows["same"] = ["x"] * N_ROWS
     rows["blank"] = [""] * N_ROWS
-    status, metrics = _run(tmp_path, {"a.csv": _csv(rows)}, ["clicked", "same", "blank"])
+    status, metrics = _run(
+        tmp_path, {"a.csv": _csv(rows)}, ["clicked", "same", "blank"]
+    )
     assert status == 0
     skipped = {item["column"]: item["reason"] for item in metrics["skipped_tasks"]}
     assert "only one class" in skipped["same"]

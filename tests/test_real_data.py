@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from helpers_data import shared_file
+
 from mtl_core.cli import main
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,9 @@ def test_ifood_tab_separated_campaigns(tmp_path):
 def test_fb_ads_derived_binary_targets(tmp_path):
     path = shared_file("fb_ad_conversion", "KAG_conversion_data.csv")
     targets = ["Clicks>0", "Total_Conversion>1", "Approved_Conversion>0"]
-    tasks, metrics = _compare(tmp_path, path, targets, "--exclude", "Spent", "--epochs", "20")
+    tasks, metrics = _compare(
+        tmp_path, path, targets, "--exclude", "Spent", "--epochs", "20"
+    )
     assert set(tasks) == set(targets)
     excluded = {item["column"] for item in metrics["run"]["excluded_columns"]}
     assert {"ad_id", "fb_campaign_id"} <= excluded
@@ -58,8 +60,12 @@ def test_fb_ads_derived_binary_targets(tmp_path):
 
 def test_telco_churn_and_contract(tmp_path):
     path = shared_file("telco_churn_blastchar", "WA_Fn-UseC_-Telco-Customer-Churn.csv")
-    tasks, metrics = _compare(tmp_path, path, ["Churn", "Contract", "MonthlyCharges"], "--epochs", "15")
-    assert "customerID" in {item["column"] for item in metrics["run"]["excluded_columns"]}
+    tasks, metrics = _compare(
+        tmp_path, path, ["Churn", "Contract", "MonthlyCharges"], "--epochs", "15"
+    )
+    assert "customerID" in {
+        item["column"] for item in metrics["run"]["excluded_columns"]
+    }
     assert "TotalCharges" in metrics["run"]["features"]
     assert tasks["Churn"]["metrics"]["lightgbm"]["roc_auc"] > 0.8
     assert tasks["Churn"]["metrics"]["multitask"]["roc_auc"] > 0.8

@@ -20,7 +20,11 @@ def _metrics():
                     "single_task_nn": {"difference": 0.05},
                     "lightgbm": {"difference": -0.05},
                 },
-                "correct_predictions": {"multitask": 80, "single_task_nn": 70, "lightgbm": 90},
+                "correct_predictions": {
+                    "multitask": 80,
+                    "single_task_nn": 70,
+                    "lightgbm": 90,
+                },
                 "test_predictions": 100,
             },
             {
@@ -36,7 +40,11 @@ def _metrics():
                     "single_task_nn": {"difference": 0.1},
                     "lightgbm": {"difference": 0.0},
                 },
-                "correct_predictions": {"multitask": 60, "single_task_nn": 50, "lightgbm": 40},
+                "correct_predictions": {
+                    "multitask": 60,
+                    "single_task_nn": 50,
+                    "lightgbm": 40,
+                },
                 "test_predictions": 100,
             },
             {
@@ -73,7 +81,9 @@ def test_accuracy_gain_relative_mean():
     figure = compute_savings(_metrics(), 2.0, 0.0)["accuracy_gain"]
     # 0.05/0.75, 0.1/0.4 and 1/10, as percentages, averaged.
     expected = 100 * (0.05 / 0.75 + 0.1 / 0.4 + 1.0 / 10.0) / 3
-    assert figure["result"]["mean_relative_gain_pct_vs_single_task_nn"] == pytest.approx(expected)
+    assert figure["result"][
+        "mean_relative_gain_pct_vs_single_task_nn"
+    ] == pytest.approx(expected)
     assert figure["result"]["mean_roc_auc_gain_vs_lightgbm"] == pytest.approx(-0.05)
     assert figure["per_task"]["revenue"]["vs_lightgbm"] == -1.0
 

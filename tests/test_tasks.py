@@ -69,7 +69,9 @@ def test_derived_target_from_count():
 
 def test_derived_target_on_text_rejected():
     frame = pd.DataFrame({"city": ["a", "b"] * 10})
-    with pytest.raises(InputError, match="'city' with a number, but that column is not numeric"):
+    with pytest.raises(
+        InputError, match="'city' with a number, but that column is not numeric"
+    ):
         resolve_task(frame, TaskSpec.parse("city>0"))
 
 
@@ -82,7 +84,9 @@ def test_missing_labels_kept_as_nan():
 
 def test_unknown_target_names_choices():
     frame = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
-    with pytest.raises(InputError, match="target column 'zz' not found: choose one of 'a', 'b'"):
+    with pytest.raises(
+        InputError, match="target column 'zz' not found: choose one of 'a', 'b'"
+    ):
         resolve_tasks(frame, [TaskSpec("zz")])
 
 

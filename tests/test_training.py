@@ -45,28 +45,46 @@ def test_row_missing_one_label_trains_other_head():
     net = _net()
     before = [p.detach().clone() for p in net.heads[1].parameters()]
     labels = np.column_stack([np.full(64, np.nan), np.linspace(-1, 1, 64)])
-    settings = TrainSettings(max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0)
-    fit_network(net, _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1), settings,
-                torch.device("cpu"))
+    settings = TrainSettings(
+        max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0
+    )
+    fit_network(
+        net,
+        _tasks(),
+        _inputs(64, labels),
+        _inputs(16, labels[:16], 1),
+        settings,
+        torch.device("cpu"),
+    )
     after = list(net.heads[1].parameters())
     assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
 
 
 def test_fit_repeats_exactly_with_seed():
     labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
-    settings = TrainSettings(max_epochs=3, patience=5, batch_size=16, learning_rate=0.01, seed=3)
+    settings = TrainSettings(
+        max_epochs=3, patience=5, batch_size=16, learning_rate=0.01, seed=3
+    )
     weights = []
     for _ in range(2):
         net = _net()
-        fit_network(net, _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1),
-                    settings, torch.device("cpu"))
+        fit_network(
+            net,
+            _tasks(),
+            _inputs(64, labels),
+            _inputs(16, labels[:16], 1),
+            settings,
+            torch.device("cpu"),
+        )
         weights.append(torch.cat([p.flatten() for p in net.parameters()]))
     assert torch.equal(weights[0], weights[1])
 
 
 def test_early_stopping_and_cancel():
     labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
-    settings = TrainSettings(max_epochs=50, patience=2, batch_size=16, learning_rate=0.01, seed=0)
+    settings = TrainSettings(
+        max_epochs=50, patience=2, batch_size=16, learning_rate=0.01, seed=0
+    )
     seen = []
 
     def stop_at_second(report):
@@ -78,6 +96,13 @@ def test_early_stopping_and_cancel():
     from mtl_core.errors import RunCancelled
 
     with pytest.raises(RunCancelled):
-        fit_network(_net(), _tasks(), _inputs(64, labels), _inputs(16, labels[:16], 1),
-                    settings, torch.device("cpu"), stop_at_second)
+        fit_network(
+            _net(),
+            _tasks(),
+            _inputs(64, labels),
+            _inputs(16, labels[:16], 1),
+            settings,
+            torch.device("cpu"),
+            stop_at_second,
+        )
     assert seen == [1, 2]
