@@ -121,6 +121,10 @@ def run_compare(args: argparse.Namespace) -> int:
     from mtl_core.loading import load_csvs
     from mtl_core.tasks import TaskSpec
 
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(
+            f"output folder {str(args.out)!r} is a file: give a folder path with --out"
+        )
     for path in args.files:
         if not path.is_file():
             raise InputError(f"file {str(path)!r} not found: check the path")

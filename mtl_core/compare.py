@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import logging
 import platform
+import threading
 import time
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ SIDE_LABELS = {
 }
 _LIGHTGBM_STAGE_WEIGHT = 0.3
 _SCORING_STAGE_WEIGHT = 0.1
+_RUN_LOCK = threading.Lock()
 
 
 @dataclass
@@ -336,19 +338,27 @@ def run_comparison(
     file_info : list of dict, optional
         Per input file: name, delimiter, encoding, rows, columns, for the report.
     """
-    previous_threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        return _run(frame, config, progress, file_info)
-    finally:
-        # The thread count is process-wide: restore it for whatever runs next.
-        torch.set_num_threads(previous_threads)
+    # torch's random generator and thread count are process-wide, so two runs in one
+    # process (two dashboard sessions) would change each other's results: they queue.
+    with _RUN_LOCK:
+        previous_threads = torch.get_num_threads()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        try:
+            return _run(frame, config, progress, file_info)
+        finally:
+            torch.set_num_threads(previous_threads)
 
 
 def _run(frame, config, progress, file_info) -> ComparisonResult:
     tasks, skipped = resolve_tasks(frame, list(config.targets))
     selection = select_features(frame, tasks, config.exclude)
+    if not selection.roles:
+        left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"
+        raise InputError(
+            "no feature column is left to learn from (columns left out: "
+            f"{left_out}): add columns that describe the customers, or exclude fewer"
+        )
     if len(frame) < 30:
         raise InputError(
             f"only {len(frame)} rows: at least 30 are needed to train, validate and test"

@@ -26,6 +26,8 @@ _FREE_TEXT_MEAN_LENGTH = 25
 _LEAK_EXCLUDE = 0.99
 _LEAK_WARN = 0.9
 _LEAK_SAMPLE_ROWS = 50_000
+# Columns with a smaller share of values present carry too little to learn from.
+_MIN_PRESENT_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,10 @@ def looks_like_id(series: pd.Series, name: str) -> bool:
     """Tell whether a column identifies rows: unique per row, or named like an id
     with many distinct values."""
     present = series.dropna()
-    if len(present) < 20 or pd.api.types.is_float_dtype(series):
+    continuous = pd.api.types.is_float_dtype(
+        series
+    ) or pd.api.types.is_datetime64_any_dtype(series)
+    if len(present) < 20 or continuous:
         unique_share = 0.0
     else:
         unique_share = present.nunique() / len(present)
@@ -84,6 +89,8 @@ def column_role(series: pd.Series) -> str | None:
     """Return the feature role of a column, or a reason word when it cannot be one."""
     if series.isna().all():
         return "empty"
+    if series.notna().mean() < _MIN_PRESENT_SHARE:
+        return "nearly_empty"
     if series.nunique(dropna=True) < 2 and not series.isna().any():
         return "constant"
     if pd.api.types.is_bool_dtype(series):
@@ -97,6 +104,7 @@ def column_role(series: pd.Series) -> str | None:
 
 _REASONS = {
     "empty": "every value is missing",
+    "nearly_empty": "fewer than 1% of its values are present",
     "constant": "the same value in every row",
     "free_text": "free text (many distinct long values); text is not modelled",
     "high_cardinality": "nearly every row has its own value, like an identifier",

@@ -19,6 +19,7 @@ _POSITIVE_WORDS = {"1", "true", "yes", "y", "t", "positive", "churn", "clicked"}
 _DERIVED = re.compile(
     r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$"
 )
+_LOOSE_COMPARISON = re.compile(r"^(?P<column>.+?)\s*(>=|<=|>|<|==)\s*(?P<value>.*)$")
 _OPERATORS = {
     ">": np.greater,
     ">=": np.greater_equal,
@@ -92,6 +93,12 @@ class TaskSpec:
                 kind=kind,
                 operator=match["op"],
                 threshold=float(match["value"]),
+            )
+        loose = _LOOSE_COMPARISON.match(text)
+        if columns is not None and loose and loose["column"] in columns:
+            raise InputError(
+                f"threshold {loose['value']!r} in target {text!r} is not a number: "
+                f"write a number after the operator, e.g. '{loose['column']}>0'"
             )
         return cls(column=text, kind=kind)
 

@@ -172,3 +172,23 @@ def test_result_predicts_new_rows_with_fitted_transform():
     ]
     assert predicted.notna().all().all()
     assert np.allclose(predicted.filter(like="segment").sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_concurrent_runs_match_lone_run():
+    import threading
+
+    frame = related_tasks_frame(300)
+    config = _config(("clicked", "revenue"), max_epochs=3, n_bootstrap=20)
+    lone = run_comparison(frame, config).metrics["tasks"]
+    results = [None, None]
+
+    def work(slot):
+        results[slot] = run_comparison(frame, config).metrics["tasks"]
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert results[0] == lone
+    assert results[1] == lone

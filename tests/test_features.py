@@ -146,3 +146,17 @@ def test_loader_source_column_excluded_user_column_kept(tmp_path):
     excluded = _excluded(selection)
     assert excluded["source_file (2)"] == "records the file each row came from"
     assert "source_file" in {role.column for role in selection.roles}
+
+
+def test_unique_timestamps_are_dates_not_ids():
+    frame = related_tasks_frame(200)
+    frame["Timestamp"] = pd.date_range("2016-01-01", periods=200, freq="37min")
+    roles = {r.column: r.role for r in _select(frame, ["clicked"]).roles}
+    assert roles["Timestamp"] == "date"
+
+
+def test_nearly_empty_column_excluded():
+    frame = related_tasks_frame(300)
+    frame["extra_1"] = None
+    frame.loc[[3, 200], "extra_1"] = 4.0
+    assert "fewer than 1%" in _excluded(_select(frame, ["clicked"]))["extra_1"]

@@ -292,3 +292,32 @@ def test_same_columns_stacked(tmp_path):
     assert status == 0
     assert metrics["run"]["n_rows"] == 2 * N_ROWS
     assert "source_file" in _excluded(metrics)
+
+
+def test_no_feature_left_rejected(tmp_path, capsys):
+    rows = {"id": [f"r{i}" for i in range(N_ROWS)], "clicked": _rows()["clicked"]}
+    status, _ = _run(tmp_path, {"a.csv": _csv(rows)}, ["clicked"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no feature column is left" in err
+    assert "'id'" in err
+
+
+def test_ragged_extra_fields_not_features(tmp_path):
+    text = _csv(_rows()).splitlines()
+    text[5] += ",stray,value"
+    status, metrics = _run(tmp_path, {"a.csv": "\n".join(text) + "\n"}, ["clicked"])
+    assert status == 0
+    assert "extra_1" in _excluded(metrics)
+    assert "extra_2" in _excluded(metrics)
+
+
+def test_output_path_that_is_a_file_rejected_first(tmp_path, capsys):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    source = tmp_path / "a.csv"
+    source.write_text(_csv(_rows()))
+    status = main(["compare", str(source), "--target", "clicked", "--out", str(taken)])
+    assert status == 2
+    assert "is a file" in capsys.readouterr().err
+    assert taken.read_text() == "keep me"

@@ -128,3 +128,10 @@ def test_regression_in_billions_kept_in_units():
     task = resolve_task(frame, TaskSpec("revenue"))
     assert task.kind == "regression"
     assert task.labels.max() == 5e9
+
+
+def test_spec_rejects_non_number_threshold():
+    with pytest.raises(
+        InputError, match="threshold 'abc' in target 'revenue>abc' is not a number"
+    ):
+        TaskSpec.parse("revenue>abc", columns=["revenue"])
