@@ -19,13 +19,6 @@ if str(REPO_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
-from dashboard.data import data_section  # noqa: E402
-from dashboard.exports import export_section  # noqa: E402
-from dashboard.results import priced_metrics, results_section  # noqa: E402
-from dashboard.tasks import tasks_section  # noqa: E402
-from dashboard.train import settings_sidebar, train_section  # noqa: E402
-
 
 def main() -> None:
     """Render the whole page, top to bottom."""
@@ -40,6 +33,15 @@ def main() -> None:
         "where the shared model is better, where it is worse, and what each option "
         "costs to train and run."
     )
+    # The sections import torch, LightGBM and scikit-learn, which take seconds on a
+    # cold start; importing them after the title lets the page paint first.
+    from dashboard import state
+    from dashboard.data import data_section
+    from dashboard.exports import export_section
+    from dashboard.results import priced_metrics, results_section
+    from dashboard.tasks import tasks_section
+    from dashboard.train import settings_sidebar, train_section
+
     settings = settings_sidebar()
     entry = data_section()
     choice = tasks_section(entry) if entry is not None else None
