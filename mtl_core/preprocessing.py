@@ -131,8 +131,7 @@ class FeaturePreprocessor:
                 numeric_parts.append(missing.astype(float))
         codes = []
         for column in self.categorical_columns:
-            values = frame[column].astype("string").astype(object)
-            code = self.categories_[column].get_indexer(values) + 1
+            code = _category_codes_of(frame[column], self.categories_[column])
             codes.append(code.astype(np.int64))
             raw = code.astype(float)
             raw[code == 0] = np.nan
@@ -149,6 +148,17 @@ class FeaturePreprocessor:
             categorical=categorical,
             raw=raw.astype(np.float32),
         )
+
+
+def _category_codes_of(series: pd.Series, vocabulary: pd.Index) -> np.ndarray:
+    """Map values to 1-based positions in ``vocabulary``, 0 for missing or unseen."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Look up each distinct category once instead of every row's string.
+        lookup = vocabulary.get_indexer(series.cat.categories.astype(str))
+        lookup = np.append(lookup, -1)  # position -1 is a missing value's code
+        return lookup[series.cat.codes.to_numpy()] + 1
+    values = series.astype("string").astype(object)
+    return vocabulary.get_indexer(values) + 1
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:

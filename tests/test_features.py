@@ -160,3 +160,17 @@ def test_nearly_empty_column_excluded():
     frame["extra_1"] = None
     frame.loc[[3, 200], "extra_1"] = 4.0
     assert "fewer than 1%" in _excluded(_select(frame, ["clicked"]))["extra_1"]
+
+
+def test_category_dtype_codes_match_text_codes():
+    frame = related_tasks_frame(300)
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    as_category = frame.copy()
+    as_category["colour"] = as_category["colour"].astype("category")
+    as_category.loc[[0, 1], "colour"] = None
+    as_text = as_category.copy()
+    as_text["colour"] = as_text["colour"].astype(object)
+    codes_category = prep.transform(as_category).categorical
+    codes_text = prep.transform(as_text).categorical
+    assert np.array_equal(codes_category, codes_text)
+    assert codes_category[0, prep.categorical_columns.index("colour")] == 0
