@@ -7,22 +7,13 @@ import re
 import numpy as np
 
 from mtl_core.charts import finite_number, format_number
+from mtl_core.metrics import METRIC_LABELS
 
 # Streamlit Markdown also reads $…$ as LaTeX and :name[…] as colored text, so every
 # ASCII punctuation mark that CommonMark or Streamlit treats specially is escaped.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$:~&])")
 
-METRIC_NAMES = {
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "accuracy": "Accuracy",
-    "f1": "F1",
-    "macro_f1": "Macro F1",
-    "log_loss": "Log loss",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
+METRIC_NAMES = METRIC_LABELS
 
 
 def md(value: object) -> str:

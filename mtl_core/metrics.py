@@ -19,7 +19,23 @@ HIGHER_IS_BETTER = {
     "rmse": False,
     "mae": False,
 }
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "macro_f1": "Macro F1",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
 _EPSILON = 1e-7
+
+
+def metric_label(key: object) -> str:
+    """Return the display name of a metric key such as ``roc_auc``."""
+    return METRIC_LABELS.get(str(key), str(key))
 
 
 def predicted_labels(kind: str, predictions: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from mtl_core.charts import (
     finite_number,
     format_number,
 )
+from mtl_core.metrics import metric_label
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def verdict_table(metrics: Mapping[str, Any]) -> Table:
         row = [
             str(task.get("name")),
             str(task.get("kind")),
-            f"{task.get('primary_metric')} ({direction} is better)",
+            f"{metric_label(task.get('primary_metric'))} ({direction} is better)",
         ]
         for side in SEPARATE_SIDES:
             comparison = (task.get("comparisons") or {}).get(side)
@@ -233,7 +234,7 @@ def _finding(
         (values.get(side) or {}).get(metric),
     )
     direction = "higher" if task.get("higher_is_better") else "lower"
-    scores = f"{metric} {shared} against {separate}, where {direction} is better."
+    scores = f"{metric_label(metric)} {shared} against {separate}, where {direction} is better."
     low, high = format_alike(comparison.get("ci_low"), comparison.get("ci_high"))
     interval = (
         f"The 95% interval of the difference ({DIFFERENCE_DEFINITION}) is "
@@ -284,7 +285,8 @@ def metric_table(task: Mapping[str, Any]) -> Table:
     primary = task.get("primary_metric")
     rows = []
     for name in names:
-        label = f"{name} (primary)" if name == primary else str(name)
+        label = metric_label(name)
+        label = f"{label} (primary)" if name == primary else label
         row = [label]
         for side in SIDES:
             value = (values.get(side) or {}).get(name)

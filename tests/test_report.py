@@ -142,7 +142,7 @@ def test_html_states_every_verdict(report_html):
 
 def test_html_states_loss_in_words(report_html):
     assert "On revenue, the shared model is worse than LightGBM" in report_html
-    assert "rmse 1,234.5 against 1,102.3, where lower is better." in report_html
+    assert "RMSE 1,234.5 against 1,102.3, where lower is better." in report_html
     assert "is -185.9 to -80.4, so it excludes zero." in report_html
     assert "worse in 1" in report_html
 
