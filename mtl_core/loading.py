@@ -90,8 +90,15 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     semicolons = all(table.info.delimiter == ";" for table in file_tables)
     cleaned, value_notes = clean_table(combined, label, semicolons)
     frame = cleaned.to_pandas(types_mapper=_pandas_type)
-
+    n_rows = [file_table.table.num_rows for file_table in file_tables]
     notes = [note for file_table in file_tables for note in file_table.notes]
+    files = [file_table.info for file_table in file_tables]
+    n_files = len(file_tables)
+    del combined, cleaned, file_tables
+    # Arrow's allocator keeps freed buffers for reuse; hand them back to the system
+    # so the parsed text does not stay resident beside the frame.
+    pa.default_memory_pool().release_unused()
+
     notes.extend(value_notes)
     source_column = _free_name(SOURCE_FILE_COLUMN, frame.columns)
     if source_column != SOURCE_FILE_COLUMN:
@@ -104,8 +111,7 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
                 f"row's file name is in the column {source_column!r}.",
             )
         )
-    n_rows = [file_table.table.num_rows for file_table in file_tables]
-    codes = np.repeat(np.arange(len(file_tables), dtype=np.int32), n_rows)
+    codes = np.repeat(np.arange(n_files, dtype=np.int32), n_rows)
     frame[source_column] = pd.Categorical.from_codes(codes, categories=names)
     # Feature selection reads this to leave the loader's own column out.
     frame.attrs["source_column"] = source_column
@@ -117,11 +123,10 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
         "Loaded %d rows x %d columns from %d file(s) in %.2f s with %d notes",
         len(frame),
         frame.shape[1] - 1,
-        len(file_tables),
+        n_files,
         time.perf_counter() - started,
         len(notes),
     )
-    files = [file_table.info for file_table in file_tables]
     return LoadedData(frame=frame, notes=notes, files=files)
 
 
