@@ -126,6 +126,10 @@ def run_compare(args: argparse.Namespace) -> int:
             f"output folder {str(args.out)!r} is a file: give a folder path with --out"
         )
     for path in args.files:
+        if path.is_dir():
+            raise InputError(
+                f"{str(path)!r} is a folder, not a file: name the CSV files inside it"
+            )
         if not path.is_file():
             raise InputError(f"file {str(path)!r} not found: check the path")
     loaded = load_csvs(list(args.files))

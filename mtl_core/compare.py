@@ -19,7 +19,7 @@ import torch
 from mtl_core.bootstrap import compare_sides
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
-from mtl_core.feature_selection import select_features
+from mtl_core.feature_selection import SOURCE_COLUMN, select_features
 from mtl_core.gradient_boosting import bin_features, fit_lightgbm, predict_lightgbm
 from mtl_core.metrics import (
     HIGHER_IS_BETTER,
@@ -31,7 +31,7 @@ from mtl_core.network import SharedTrunkNet
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
-from mtl_core.split import split_rows
+from mtl_core.split import duplicate_groups, split_grouped_rows
 from mtl_core.tasks import Task, resolve_tasks
 from mtl_core.training import (
     NetInputs,
@@ -363,9 +363,17 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
         raise InputError(
             f"only {len(frame)} rows: at least 30 are needed to train, validate and test"
         )
-    split = split_rows(
-        tasks, len(frame), config.test_fraction, config.val_fraction, config.seed
+    groups = duplicate_groups(frame, frame.attrs.get("source_column", SOURCE_COLUMN))
+    split = split_grouped_rows(
+        tasks, groups, config.test_fraction, config.val_fraction, config.seed
     )
+    warnings = list(selection.warnings)
+    if split.n_duplicate_rows:
+        warnings.append(
+            f"{split.n_duplicate_rows} rows are exact copies of other rows; each copy "
+            "was kept in the same part of the split as its original, so no test row "
+            "was seen in training"
+        )
     rows = {"train": split.train, "val": split.val, "test": split.test}
     preprocessor = FeaturePreprocessor(selection.roles).fit(frame.iloc[split.train])
     matrices = {
@@ -424,7 +432,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
             "files": file_info or [],
             "features": [role.column for role in selection.roles],
             "excluded_columns": [vars(item) for item in selection.excluded],
-            "warnings": selection.warnings,
+            "warnings": warnings,
             "settings": settings,
             "device": str(device),
             "versions": _versions(),

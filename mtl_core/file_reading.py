@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import logging
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from mtl_core.errors import InputError
 from mtl_core.header import clean_header, find_header_like_data
 from mtl_core.load_records import FileInfo, LoadNote
 
+_EXCEL_SEPARATOR_LINE = re.compile(rb'^"?(sep=[,;\t|])"?(\r\n|\n|\r)')
 logger = logging.getLogger(__name__)
 
 MAX_LISTED_COLUMNS = 5
@@ -94,6 +96,17 @@ def read_file(buffer: pa.Buffer, name: str) -> FileTable:
             n_blank_lines,
         )
         buffer = buffer.slice(offset)
+
+    excel_line = _EXCEL_SEPARATOR_LINE.match(bytes(_head(buffer)[:16]))
+    if excel_line:
+        # Excel writes "sep=;" above the header to name the delimiter; the data's
+        # own delimiter is found below it as in any other file.
+        buffer = buffer.slice(excel_line.end())
+        note(
+            "excel_separator_line",
+            f"Skipped the line {excel_line.group(1).decode()!r} that Excel writes "
+            f"above the header of {name}.",
+        )
 
     is_whole_file = buffer.size <= SNIFF_BYTES
     sample = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(

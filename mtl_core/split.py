@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mtl_core.tasks import Task
@@ -21,6 +22,7 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     stratified_on: str | None
+    n_duplicate_rows: int = 0
 
 
 def _strata(tasks: list[Task]) -> tuple[np.ndarray | None, str | None]:
@@ -53,6 +55,58 @@ def _cut(rows: np.ndarray, share: float, strata: np.ndarray | None, seed: int):
                 rows, test_size=share, random_state=seed, stratify=strata[rows]
             )
     return train_test_split(rows, test_size=share, random_state=seed)
+
+
+def duplicate_groups(frame: pd.DataFrame, ignore: str | None = None) -> np.ndarray:
+    """Return a group number per row; rows with identical values share one.
+
+    ``ignore`` names a column left out of the comparison, such as the loader's
+    record of each row's file.
+    """
+    columns = [column for column in frame.columns if column != ignore]
+    hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+    return np.unique(hashes, return_inverse=True)[1]
+
+
+def split_grouped_rows(
+    tasks: list[Task],
+    groups: np.ndarray,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+) -> Split:
+    """Split so that identical rows always land in the same part.
+
+    A copy of a test row in the training rows would let a model score on a row it
+    has seen, so the split is drawn over one representative row per group and each
+    group follows its representative.
+    """
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups == len(groups):
+        return split_rows(tasks, len(groups), test_fraction, val_fraction, seed)
+    first = np.unique(groups, return_index=True)[1]
+    representatives = [
+        Task(task.name, task.column, task.kind, task.classes, task.labels[first])
+        for task in tasks
+    ]
+    parts = split_rows(representatives, n_groups, test_fraction, val_fraction, seed)
+    part_of_group = np.empty(n_groups, dtype=np.int8)
+    for code, rows in enumerate((parts.train, parts.val, parts.test)):
+        part_of_group[groups[first[rows]]] = code
+    row_parts = part_of_group[groups]
+    n_duplicates = len(groups) - n_groups
+    logger.warning(
+        "%d rows are exact copies of other rows; each copy stays in its original's "
+        "part of the split",
+        n_duplicates,
+    )
+    return Split(
+        np.flatnonzero(row_parts == 0),
+        np.flatnonzero(row_parts == 1),
+        np.flatnonzero(row_parts == 2),
+        parts.stratified_on,
+        n_duplicates,
+    )
 
 
 def split_rows(

@@ -51,6 +51,8 @@ MIN_NUMERIC_FRACTION = 0.95
 # gets a note saying why.
 MIN_REPORTED_FRACTION = 0.5
 MAX_BOOLEAN_SPELLINGS = 64
+_TRUE_WORDS = frozenset(true_text for true_text, _ in BOOLEAN_PAIRS)
+_FALSE_WORDS = frozenset(false_text for _, false_text in BOOLEAN_PAIRS)
 MAX_EXAMPLES = 3
 # A sample with this share of numbers or dates sends the column to the full
 # conversion. Below it, the column is handled as free text.
@@ -281,14 +283,13 @@ def _as_booleans(present: pa.Array) -> tuple[pa.Array, set[str]] | None:
         return None
     spellings = present.to_pylist()
     lowered = {spelling.lower() for spelling in spellings}
-    for true_text, false_text in BOOLEAN_PAIRS:
-        if lowered <= {true_text, false_text}:
-            flags = [spelling.lower() == true_text for spelling in spellings]
-            true_spellings = {
-                s for s, flag in zip(spellings, flags, strict=True) if flag
-            }
-            return pa.array(flags, type=pa.bool_()), true_spellings or {true_text}
-    return None
+    # Exports that merge sources can mix spellings (TRUE/FALSE with yes/no): any
+    # mix of the pairs' words is still one yes-or-no column.
+    if not lowered <= _TRUE_WORDS | _FALSE_WORDS:
+        return None
+    flags = [spelling.lower() in _TRUE_WORDS for spelling in spellings]
+    true_spellings = {s for s, flag in zip(spellings, flags, strict=True) if flag}
+    return pa.array(flags, type=pa.bool_()), true_spellings or {"true"}
 
 
 def may_change(values: pa.Array) -> bool:

@@ -158,3 +158,13 @@ def test_cli_same_seed_same_metrics(small_csv, tmp_path):
     assert results[0]["tasks"] == results[1]["tasks"]
     first_csv = (tmp_path / "first" / "metrics.csv").read_text()
     assert first_csv == (tmp_path / "second" / "metrics.csv").read_text()
+
+
+def test_cli_folder_instead_of_file_exit_2(tmp_path, capsys):
+    assert (
+        _status(
+            ["compare", str(tmp_path), "--target", "y", "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
+    assert "is a folder, not a file" in capsys.readouterr().err

@@ -794,3 +794,19 @@ def test_real_ali_ccp_numeric_names():
     loaded = load_csvs([real_file("ali_ccp_sample", "ali_ccp_train_sample.csv")])
     assert "101" in loaded.frame.columns
     assert len(loaded.frame) == 100
+
+
+def test_excel_separator_line_skipped(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfsep=;\r\nname;spend\r\na;1,5\r\nb;2,5\r\n")
+    loaded = load_csvs([path])
+    assert list(loaded.frame.columns[:2]) == ["name", "spend"]
+    assert loaded.frame["spend"].tolist() == [1.5, 2.5]
+    assert any(note.kind == "excel_separator_line" for note in loaded.notes)
+
+
+def test_mixed_boolean_spellings_one_column(tmp_path):
+    path = tmp_path / "flags.csv"
+    path.write_text("flag\nTRUE\nFALSE\nyes\nno\nY\n")
+    loaded = load_csvs([path])
+    assert loaded.frame["flag"].tolist() == [True, False, True, False, True]

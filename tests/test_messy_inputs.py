@@ -321,3 +321,13 @@ def test_output_path_that_is_a_file_rejected_first(tmp_path, capsys):
     assert status == 2
     assert "is a file" in capsys.readouterr().err
     assert taken.read_text() == "keep me"
+
+
+def test_duplicate_rows_never_cross_split(tmp_path):
+    rows = _rows()
+    content = _csv(rows)
+    doubled = content + "\n".join(content.splitlines()[1:]) + "\n"
+    status, metrics = _run(tmp_path, {"a.csv": doubled}, ["clicked"])
+    assert status == 0
+    assert metrics["run"]["n_rows"] == 2 * N_ROWS
+    assert any("exact copies" in warning for warning in metrics["run"]["warnings"])

@@ -39,3 +39,32 @@ def test_split_repeats_with_seed():
     second = split_rows([task], 500, 0.2, 0.1, seed=4)
     assert np.array_equal(first.test, second.test)
     assert np.array_equal(first.train, second.train)
+
+
+def test_copies_stay_in_one_part():
+    import pandas as pd
+
+    from mtl_core.split import duplicate_groups, split_grouped_rows
+
+    base = pd.DataFrame({"a": np.arange(200) % 50, "b": np.arange(200) % 50 * 2.0})
+    frame = pd.concat([base, base], ignore_index=True)
+    frame["source_file"] = ["x.csv"] * 200 + ["y.csv"] * 200
+    groups = duplicate_groups(frame, "source_file")
+    assert groups.max() + 1 == 50
+    task = _binary("y", (frame["a"] % 2).to_numpy())
+    split = split_grouped_rows([task], groups, 0.2, 0.1, seed=0)
+    assert split.n_duplicate_rows == 350
+    test_groups = set(groups[split.test])
+    assert not test_groups & set(groups[split.train])
+    assert not test_groups & set(groups[split.val])
+    assert len(split.train) + len(split.val) + len(split.test) == 400
+
+
+def test_grouped_split_without_copies_is_plain():
+    from mtl_core.split import split_grouped_rows
+
+    task = _binary("y", np.arange(100) % 2)
+    grouped = split_grouped_rows([task], np.arange(100), 0.2, 0.1, seed=2)
+    plain = split_rows([task], 100, 0.2, 0.1, seed=2)
+    assert np.array_equal(grouped.test, plain.test)
+    assert grouped.n_duplicate_rows == 0
