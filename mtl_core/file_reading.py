@@ -153,6 +153,14 @@ def read_file(buffer: pa.Buffer, name: str) -> FileTable:
             "(a delimiter at the end of every line).",
             dropped,
         )
+    table, n_repeated = _drop_repeated_headers(table)
+    if n_repeated:
+        note(
+            "repeated_header",
+            f"Dropped {n_repeated} row(s) of {name} that repeat the header row "
+            "(files joined by copying, for example).",
+            n_repeated,
+        )
     header_like = find_header_like_data(table)
     if header_like:
         listed = ", ".join(repr(name) for name in header_like[:MAX_LISTED_COLUMNS])
@@ -181,6 +189,26 @@ def read_file(buffer: pa.Buffer, name: str) -> FileTable:
         parsed.parser,
     )
     return FileTable(name=name, table=table, info=info, notes=notes)
+
+
+def _drop_repeated_headers(table: pa.Table) -> tuple[pa.Table, int]:
+    """Drop rows whose every cell equals its column's name."""
+    if table.num_rows == 0 or table.num_columns == 0:
+        return table, 0
+    repeated = None
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        text_type = column.type
+        if pa.types.is_dictionary(text_type):
+            text_type = text_type.value_type
+            column = column.cast(text_type)
+        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+            return table, 0  # a typed column holds no header text
+        same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), name), False)
+        repeated = same if repeated is None else pc.and_(repeated, same)
+    n_repeated = pc.sum(repeated).as_py() or 0
+    if not n_repeated:
+        return table, 0
+    return table.filter(pc.invert(repeated)), n_repeated
 
 
 def _head(buffer: pa.Buffer) -> bytes:

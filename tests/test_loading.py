@@ -810,3 +810,13 @@ def test_mixed_boolean_spellings_one_column(tmp_path):
     path.write_text("flag\nTRUE\nFALSE\nyes\nno\nY\n")
     loaded = load_csvs([path])
     assert loaded.frame["flag"].tolist() == [True, False, True, False, True]
+
+
+def test_repeated_header_rows_dropped(tmp_path):
+    path = tmp_path / "joined.csv"
+    path.write_text("name,spend\na,1\nb,2\nname,spend\nc,3\n")
+    loaded = load_csvs([path])
+    assert loaded.frame["name"].tolist() == ["a", "b", "c"]
+    assert loaded.frame["spend"].tolist() == [1, 2, 3]
+    notes = [note for note in loaded.notes if note.kind == "repeated_header"]
+    assert notes[0].count == 1
