@@ -41,10 +41,7 @@ def source_column(loaded: Any) -> str:
 
     The loader renames it when the data already has a ``source_file`` column.
     """
-    for note in loaded.notes:
-        if note.kind == "source_file_column" and note.column:
-            return note.column
-    return SOURCE_COLUMN
+    return loaded.frame.attrs.get("source_column", SOURCE_COLUMN)
 
 
 def _show_load_error(failure: dict) -> None:

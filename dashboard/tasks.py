@@ -291,6 +291,14 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     except InputError as err:
         st.error(f"**These targets cannot be trained:** {err}")
         return None
+    if not selection.roles:
+        left_out = ", ".join(f"`{md(item.column)}`" for item in selection.excluded)
+        st.error(
+            "**No feature column is left to learn from** (left out: "
+            f"{left_out or 'none'}). Add columns that describe the customers, or "
+            "exclude fewer columns."
+        )
+        return None
 
     rows = []
     for task in tasks:

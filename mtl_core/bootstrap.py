@@ -2,7 +2,7 @@
 for the difference between the shared model and each separate model.
 
 Each resample is a vector of row counts, so every model is scored on exactly the
-same resampled rows; the metrics are computed in closed form on those weights,
+same resampled rows. The metrics are computed in closed form on those weights,
 which keeps 1000 resamples of 100k rows within seconds.
 """
 
@@ -84,7 +84,10 @@ def primary_metric(
     predictions: np.ndarray,
     n_classes: int,
 ) -> np.ndarray:
-    """The task kind's primary metric under each weight vector, shape ``(n_weights,)``."""
+    """Compute the task kind's primary metric under each weight vector.
+
+    Returns an array of shape ``(n_weights,)``.
+    """
     if kind == "binary":
         return weighted_roc_auc(weights, labels, predictions)
     if kind == "multiclass":

@@ -17,15 +17,10 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mtl_core.sides import SEPARATE_SIDES, SIDE_LABELS, SIDES
+
 logger = logging.getLogger(__name__)
 
-SIDES: tuple[str, ...] = ("multitask", "single_task_nn", "lightgbm")
-SEPARATE_SIDES: tuple[str, ...] = ("single_task_nn", "lightgbm")
-SIDE_LABELS: dict[str, str] = {
-    "multitask": "Shared multitask model",
-    "single_task_nn": "Single-task networks",
-    "lightgbm": "LightGBM",
-}
 SIDE_COLORS: dict[str, str] = {
     "multitask": "#1f77b4",
     "single_task_nn": "#ff7f0e",

@@ -31,6 +31,7 @@ from mtl_core.network import SharedTrunkNet
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
+from mtl_core.sides import SIDES
 from mtl_core.split import duplicate_groups, split_grouped_rows
 from mtl_core.tasks import Task, resolve_tasks
 from mtl_core.training import (
@@ -45,12 +46,6 @@ from mtl_core.training import (
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIDES = ("multitask", "single_task_nn", "lightgbm")
-SIDE_LABELS = {
-    "multitask": "Shared multitask model",
-    "single_task_nn": "Single-task networks",
-    "lightgbm": "LightGBM",
-}
 _LIGHTGBM_STAGE_WEIGHT = 0.3
 _SCORING_STAGE_WEIGHT = 0.1
 _RUN_LOCK = threading.Lock()
@@ -230,7 +225,7 @@ def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
         stage = f"lightgbm:{task.name}"
         tracker.start(stage)
         if binned is None:
-            # Bin the features once for all tasks; the first task carries the time.
+            # Bin the features once for all tasks. The first task's time includes it.
             started = time.perf_counter()
             binned = bin_features(
                 matrices["train"].raw, categorical_positions, config.threads
@@ -339,7 +334,7 @@ def run_comparison(
         Per input file: name, delimiter, encoding, rows, columns, for the report.
     """
     # torch's random generator and thread count are process-wide, so two runs in one
-    # process (two dashboard sessions) would change each other's results: they queue.
+    # process (two dashboard sessions) would change each other's results. They queue.
     with _RUN_LOCK:
         previous_threads = torch.get_num_threads()
         if config.threads:

@@ -32,7 +32,7 @@ _MIN_PRESENT_SHARE = 0.01
 
 @dataclass(frozen=True)
 class ColumnRole:
-    """How one column enters the models: ``numeric``, ``boolean``, ``date`` or
+    """Role of one column in the models: ``numeric``, ``boolean``, ``date`` or
     ``categorical``."""
 
     column: str

@@ -202,7 +202,7 @@ def _drop_repeated_headers(table: pa.Table) -> tuple[pa.Table, int]:
             text_type = text_type.value_type
             column = column.cast(text_type)
         if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
-            return table, 0  # a typed column holds no header text
+            return table, 0  # a typed column contains no header text
         same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), name), False)
         repeated = same if repeated is None else pc.and_(repeated, same)
     n_repeated = pc.sum(repeated).as_py() or 0

@@ -102,8 +102,8 @@ def fit_lightgbm(
     Regression labels arrive standardised, so the booster predicts in the same units
     as the networks. ``on_round`` is called every 10 rounds; returning False stops
     the fit early (the caller then raises RunCancelled). ``binned``, from
-    ``bin_features(raw_train, ...)``, reuses bins made once for all tasks; the time
-    to make them is not in the returned seconds, but taking this task's subset is.
+    ``bin_features(raw_train, ...)``, reuses bins made once for all tasks. The
+    returned seconds include taking this task's subset but not making the bins.
     """
     started = time.perf_counter()
     train_rows = ~np.isnan(labels_train)

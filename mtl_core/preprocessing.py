@@ -1,9 +1,9 @@
 """Fitted feature transform shared by every model of a run.
 
-Numbers get a missing-value indicator and a scaling robust to heavy tails (signed
-log for skewed columns, then median and interquartile range); categories become
-integer codes for learned embeddings, with code 0 for missing and unseen values;
-dates become calendar parts. The transform is fitted on the training rows only.
+Numbers get a missing-value indicator and a scaling robust to heavy tails: a
+signed log for skewed columns, then median and interquartile range. Categories
+become integer codes for learned embeddings, with code 0 for missing and unseen
+values. Dates become calendar parts. The transform is fitted on training rows only.
 """
 
 from __future__ import annotations

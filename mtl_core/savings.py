@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-SEPARATE_SIDES = ("single_task_nn", "lightgbm")
-SIDES = ("multitask",) + SEPARATE_SIDES
+from mtl_core.sides import SEPARATE_SIDES, SIDES
 
 
 def _mean(values: list[float]) -> float | None:

@@ -115,7 +115,7 @@ def split_rows(
     """Split rows into train, validation and test parts, stratified where possible.
 
     Stratification uses the binary task with the rarest class, so its few positives
-    reach every part; it falls back to a plain random split when a class is too rare.
+    reach every part. When a class is too rare for that, the split is plain random.
     """
     strata, stratified_on = _strata(tasks)
     rows = np.arange(n_rows)

@@ -38,7 +38,7 @@ class NetInputs:
 
 @dataclass(frozen=True)
 class EpochReport:
-    """What the progress callback receives after each epoch."""
+    """Summary of one epoch, passed to the progress callback."""
 
     epoch: int
     max_epochs: int

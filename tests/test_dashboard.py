@@ -450,3 +450,13 @@ def test_hand_built_metrics_show_loss_and_na():
         cell.startswith("n/a: class 'web' has no training rows") for cell in cells
     )
     assert any("earlier run" in w.value for w in at.warning)
+
+
+def test_no_feature_left_blocks_training():
+    rows = "".join(f"r{i},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    at = new_app()
+    configure(at, ("customer_id,clicked\n" + rows).encode(), ["clicked"])
+    assert not at.exception
+    errors = [visible_text(e) for e in at.error]
+    assert any("No feature column is left" in e and "customer_id" in e for e in errors)
+    assert not [b for b in at.button if b.key == "train" and not b.disabled]

@@ -352,7 +352,7 @@ def test_pdf_fallback_without_browser():
 
 
 def test_pdf_fallback_on_timeout(tmp_path):
-    # A browser that never answers; the export must give up at the deadline.
+    # A browser that never responds, so the export must give up at the deadline.
     fake = tmp_path / "hanging-browser"
     fake.write_text("#!/bin/sh\nsleep 127\n")
     fake.chmod(0o755)
