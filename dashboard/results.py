@@ -2,18 +2,23 @@
 
 Every figure here is read from the run's metrics dict. The savings are recomputed
 by `mtl_core.savings.compute_savings` from the same dict when the price or upkeep
-changes, which needs no training.
+changes, which needs no training. The charts are kept in the session, so a price
+change rebuilds only the time and cost chart.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from dashboard import state
 from dashboard.text import md, metric_name, number, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
@@ -75,6 +80,55 @@ def priced_metrics(metrics: dict, price: float, upkeep: float) -> dict:
     run["settings"]["upkeep_per_model_month"] = upkeep
     priced["run"] = run
     return priced
+
+
+def figure_cache(results: dict) -> dict:
+    """Return the session's charts of the shown run, emptied when the run changes.
+
+    Building the plotly figures takes most of a rerun, and every widget change
+    reruns the page. The cache is keyed by the hash of the run's metrics before
+    pricing, so a price change keeps every chart except the time and cost chart.
+    """
+    digest = state.metrics_hash(results["metrics"])
+    cache = st.session_state.get(state.FIGURES)
+    if cache is None or cache["hash"] != digest:
+        cache = {"hash": digest, "figures": {}, "time_cost": None}
+        st.session_state[state.FIGURES] = cache
+    return cache
+
+
+def show_chart(
+    cache: dict,
+    key: str,
+    build: Callable[[], go.Figure],
+    container: DeltaGenerator | None = None,
+) -> None:
+    """Draw the chart with element key `key`, building its figure on a cache miss.
+
+    The chart goes into `container`, or into the page when it is None.
+    """
+    figures = cache["figures"]
+    if key not in figures:
+        figures[key] = build()
+    target = st if container is None else container
+    target.plotly_chart(figures[key], key=key, width="stretch")
+
+
+def _difference_figure(priced: dict) -> go.Figure:
+    figure = charts.difference_figure(priced)
+    # The default height leaves too little room between panels for the titles.
+    figure.update_layout(height=200 + 240 * max(len(priced["tasks"]), 1))
+    return figure
+
+
+def _time_cost_figure(priced: dict, cache: dict) -> go.Figure:
+    """Return the time and cost chart, built again whenever the price changes."""
+    price = priced["savings"].get("price_per_hour")
+    stored = cache["time_cost"]
+    if stored is None or stored[0] != price:
+        stored = (price, charts.time_cost_figure(priced))
+        cache["time_cost"] = stored
+    return stored[1]
 
 
 def verdict_sentence(task: dict, side: str) -> str:
@@ -167,7 +221,9 @@ def _metric_frame(task: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=header)
 
 
-def _task_block(priced: dict, index: int, task: dict, with_chart: bool) -> None:
+def _task_block(
+    priced: dict, index: int, task: dict, cache: dict, with_chart: bool
+) -> None:
     direction = "higher" if task.get("higher_is_better") else "lower"
     st.markdown(
         f"#### {md(task['name'])}\n"
@@ -177,8 +233,12 @@ def _task_block(priced: dict, index: int, task: dict, with_chart: bool) -> None:
     )
     if with_chart:
         left, right = st.columns([4, 5])
-        figure = charts.metric_comparison_figure(priced, task["name"])
-        left.plotly_chart(figure, key=f"chart_metric_{index}", width="stretch")
+        show_chart(
+            cache,
+            f"chart_metric_{index}",
+            lambda: charts.metric_comparison_figure(priced, task["name"]),
+            container=left,
+        )
         target = right
     else:
         target = st.container()
@@ -187,7 +247,7 @@ def _task_block(priced: dict, index: int, task: dict, with_chart: bool) -> None:
         target.markdown(verdict_sentence(task, side))
 
 
-def _metrics_per_task(priced: dict) -> None:
+def _metrics_per_task(priced: dict, cache: dict) -> None:
     st.subheader("Metrics per task")
     layout = st.radio("Metric chart", LAYOUTS, horizontal=True, key="metric_layout")
     st.caption(
@@ -196,10 +256,13 @@ def _metrics_per_task(priced: dict) -> None:
         "with its reason."
     )
     if layout == LAYOUTS[1]:
-        figure = charts.metric_comparison_figure(priced)
-        st.plotly_chart(figure, key="chart_metric_all", width="stretch")
+        show_chart(
+            cache,
+            "chart_metric_all",
+            lambda: charts.metric_comparison_figure(priced),
+        )
     for index, task in enumerate(priced["tasks"]):
-        _task_block(priced, index, task, with_chart=layout == LAYOUTS[0])
+        _task_block(priced, index, task, cache, with_chart=layout == LAYOUTS[0])
 
 
 def _result_value(key: str, value: Any) -> str:
@@ -404,14 +467,12 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
         f"{run.get('settings', {}).get('max_epochs')} epochs, seed {run.get('seed')}, "
         f"{run.get('settings', {}).get('n_bootstrap')} bootstrap resamples."
     )
+    cache = figure_cache(results)
     _verdicts(priced)
-    _metrics_per_task(priced)
+    _metrics_per_task(priced, cache)
 
     st.subheader("Difference to the shared model")
-    difference = charts.difference_figure(priced)
-    # The default height leaves too little room between panels for the titles.
-    difference.update_layout(height=200 + 240 * max(len(priced["tasks"]), 1))
-    st.plotly_chart(difference, key="chart_difference", width="stretch")
+    show_chart(cache, "chart_difference", lambda: _difference_figure(priced))
     st.caption(
         "Each point is the shared model's advantage over one separate model on the "
         "primary metric, with its 95% interval. Right of the dashed zero line the "
@@ -420,7 +481,7 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
 
     st.subheader("Training time and compute cost")
     st.plotly_chart(
-        charts.time_cost_figure(priced), key="chart_time_cost", width="stretch"
+        _time_cost_figure(priced, cache), key="chart_time_cost", width="stretch"
     )
     st.caption(
         "Wall-clock seconds of fitting, measured during this run on the machine that "
@@ -430,12 +491,16 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
     _savings(priced)
 
     st.subheader("Learning curves")
-    st.plotly_chart(
-        charts.learning_curve_figure(priced), key="chart_learning", width="stretch"
+    show_chart(
+        cache,
+        "chart_learning",
+        lambda: charts.learning_curve_figure(priced),
     )
     st.subheader("Labelled rows per task")
-    st.plotly_chart(
-        charts.labelled_rows_figure(priced), key="chart_labelled", width="stretch"
+    show_chart(
+        cache,
+        "chart_labelled",
+        lambda: charts.labelled_rows_figure(priced),
     )
 
     st.subheader("Skipped tasks and excluded columns")

@@ -26,6 +26,8 @@ LAST_OUTCOME = "last_outcome"  # (level, message) of the last run that gave no r
 RUNS_STARTED = "runs_started"  # count of runs started in this session
 UPLOAD_HASHES = "upload_hashes"  # {(file_id, name, size): sha256} of uploaded files
 PDF = "pdf"  # {"hash": str, "bytes": bytes}
+# {"hash": str, "figures": {chart key: go.Figure}, "time_cost": (price, go.Figure)}
+FIGURES = "figures"
 DERIVED = "derived_targets"  # {data key: {name: TaskSpec}}
 LOAD_ERROR = "load_error"  # {"key": str, "message": str} of the last failed load
 TASK_PREVIEW = "task_preview"  # (choice key, (tasks, skipped, selection))
@@ -82,7 +84,7 @@ def clear_data() -> None:
     job = st.session_state.pop(JOB, None)
     if job is not None:
         job.cancel()
-    for key in (RESULTS, PDF, LAST_OUTCOME, TASK_PREVIEW, LOAD_ERROR):
+    for key in (RESULTS, PDF, FIGURES, LAST_OUTCOME, TASK_PREVIEW, LOAD_ERROR):
         st.session_state.pop(key, None)
 
 

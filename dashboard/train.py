@@ -243,6 +243,7 @@ def _progress_panel() -> None:
             "description": job.description,
         }
         st.session_state.pop(state.PDF, None)
+        st.session_state.pop(state.FIGURES, None)
         st.session_state.pop(state.JOB, None)
         st.rerun()
     if snapshot.status in (CANCELLED, FAILED):

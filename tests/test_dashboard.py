@@ -265,6 +265,122 @@ def test_price_change_updates_cost_not_run(trained):
     at.run()
 
 
+def test_price_change_reuses_price_free_figures(trained):
+    at, _ = trained
+    shown_keys = {element.key for element in at.get("plotly_chart")}
+    figures = at.session_state[state.FIGURES]["figures"]
+    cached_before = {
+        key: figure for key, figure in figures.items() if key in shown_keys
+    }
+    assert "chart_difference" in cached_before
+    assert "chart_time_cost" not in cached_before
+    specs = {key: chart(at, key) for key in cached_before}
+
+    at.number_input(key="price").set_value(7.5).run()
+    assert not at.exception
+    cache = at.session_state[state.FIGURES]
+    for key, figure in cached_before.items():
+        assert cache["figures"][key] is figure, key
+        assert chart(at, key) == specs[key], key
+    price, _ = cache["time_cost"]
+    assert price == 7.5
+    at.number_input(key="price").set_value(1.0).run()
+
+
+@pytest.fixture
+def media_managers(monkeypatch) -> list:
+    """Record the media file manager that AppTest creates for each run.
+
+    Download buttons store their files there, and AppTest drops the manager
+    when the run ends. NOTE: this relies on Streamlit 1.67's AppTest creating
+    the manager through its module-level name `MediaFileManager`, and
+    `downloaded_text` reads the manager's private `_storage`.
+    """
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.testing.v1 import app_test
+
+    managers = []
+
+    class RecordingManager(MediaFileManager):
+        def __init__(self, storage) -> None:
+            super().__init__(storage)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test, "MediaFileManager", RecordingManager)
+    return managers
+
+
+def downloaded_text(manager, button) -> str:
+    """Return the file a download button serves, running a deferred callable."""
+    url = button.proto.url
+    if button.proto.deferred_file_id:
+        url = manager.execute_deferred(button.proto.deferred_file_id)
+    filename = url.rsplit("/", 1)[-1]
+    return manager._storage.get_file(filename).content.decode("utf-8")
+
+
+def test_downloads_after_price_change(trained, media_managers):
+    at, metrics = trained
+    at.number_input(key="price").set_value(7.5)
+    at.number_input(key="upkeep").set_value(20.0)
+    at.run()
+    assert not at.exception
+    buttons = {button.key: button for button in at.get("download_button")}
+    manager = media_managers[-1]
+
+    exported = json.loads(downloaded_text(manager, buttons["download_json"]))
+    expected = compute_savings(metrics, 7.5, 20.0)
+    assert exported["savings"]["price_per_hour"] == 7.5
+    assert exported["savings"]["upkeep_per_model_month"] == 20.0
+    assert exported["run"]["settings"]["price_per_hour"] == 7.5
+    assert exported["savings"]["cost_reduction"]["result"] == pytest.approx(
+        expected["cost_reduction"]["result"]
+    )
+    csv_text = downloaded_text(manager, buttons["download_csv"])
+    assert csv_text.splitlines()[0].startswith("record,task")
+    page = downloaded_text(manager, buttons["download_html"])
+    assert "Price per hour of compute: 7.5." in page
+    assert "Upkeep per model and month: 20.0." in page
+
+    at.number_input(key="price").set_value(1.0)
+    at.number_input(key="upkeep").set_value(0.0)
+    at.run()
+
+
+def test_new_results_rebuild_figures():
+    from fixtures_metrics import make_metrics
+
+    at = new_app()
+    metrics = make_metrics()
+    at.session_state[state.RESULTS] = {
+        "metrics": metrics,
+        "run_key": "hand-built",
+        "description": {"data_label": "bank-full.csv"},
+    }
+    at.run()
+    assert not at.exception
+    task = metrics["tasks"][0]
+    metric = task["primary_metric"]
+    shared = SIDE_LABELS["multitask"]
+
+    def shared_bar() -> float:
+        figure = chart(at, "chart_metric_0")
+        (trace,) = [trace for trace in figure["data"] if trace["name"] == shared]
+        return trace["y"][0]
+
+    assert shared_bar() == pytest.approx(task["metrics"]["multitask"][metric])
+    changed = make_metrics()
+    changed["tasks"][0]["metrics"]["multitask"][metric] = 0.123
+    at.session_state[state.RESULTS] = {
+        "metrics": changed,
+        "run_key": "hand-built",
+        "description": {"data_label": "bank-full.csv"},
+    }
+    at.run()
+    assert not at.exception
+    assert shared_bar() == pytest.approx(0.123)
+
+
 def test_changed_setting_marks_results_stale(trained):
     at, _ = trained
     at.number_input(key="seed").set_value(7).run()
