@@ -154,8 +154,9 @@ def _clean_dictionary(
 ) -> pa.ChunkedArray:
     """Clean a dictionary-encoded string column on its dictionary.
 
-    pyarrow.csv encodes low-cardinality text columns this way, so the distinct
-    values and their counts come without hashing the rows again.
+    pyarrow.csv encodes low-cardinality text columns this way, and
+    `_clean_text` encodes the others, so the distinct values and their counts
+    come without hashing the rows again.
     """
     array = array.unify_dictionaries()
     if array.num_chunks == 0:
@@ -201,16 +202,10 @@ def _clean_text(
             positions = _positions_of_valid(values)
             return pa.chunked_array([pc.take(converted, positions)])
 
-    counted = pc.value_counts(array)
-    values = counted.field("values")
-    counts = counted.field("counts").to_numpy(zero_copy_only=False)
-    is_valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
-    values = values.filter(pa.array(is_valid))
-    counts = counts[is_valid]
-    converted = convert(values, counts, array.null_count, notes)
-    row_indices = pc.fill_null(pc.index_in(array, value_set=values), len(values))
-    row_indices = row_indices.to_numpy().astype(np.int64, copy=False)
-    return _map_to_rows(values, converted, counts, row_indices)
+    # One hashing pass gives the distinct values and each row's index into
+    # them. The result is one chunk, so building the frame concatenates nothing.
+    encoded = pc.dictionary_encode(array.combine_chunks())
+    return _clean_dictionary(pa.chunked_array([encoded]), notes, convert)
 
 
 def _is_category(n_distinct: int, n_cells: int) -> bool:

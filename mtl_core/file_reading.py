@@ -195,19 +195,17 @@ def _drop_repeated_headers(table: pa.Table) -> tuple[pa.Table, int]:
     """Drop rows whose every cell equals its column's name."""
     if table.num_rows == 0 or table.num_columns == 0:
         return table, 0
+    if not all(is_text(column.type) for column in table.columns):
+        return table, 0  # a typed column contains no header text
     repeated = None
     for name, column in zip(table.column_names, table.columns, strict=True):
-        text_type = column.type
-        if pa.types.is_dictionary(text_type):
-            text_type = text_type.value_type
-            column = column.cast(text_type)
-        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
-            return table, 0  # a typed column contains no header text
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
         same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), name), False)
         repeated = same if repeated is None else pc.and_(repeated, same)
-    n_repeated = pc.sum(repeated).as_py() or 0
-    if not n_repeated:
-        return table, 0
+        if not pc.any(repeated).as_py():
+            return table, 0
+    n_repeated = pc.sum(repeated).as_py()
     return table.filter(pc.invert(repeated)), n_repeated
 
 

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from mtl_core import csv_parse
+from mtl_core.cleaning import clean_column
 from mtl_core.errors import InputError
 from mtl_core.loading import FileInfo, LoadedData, LoadNote, load_csvs
 
@@ -298,6 +300,29 @@ def test_repeated_text_becomes_category(tmp_path):
     assert loaded.frame["job"].dtype == "category"
     assert list(loaded.frame["job"].cat.categories) == ["admin.", "retired"]
     assert pd.api.types.is_string_dtype(loaded.frame["name"])
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [" admin.", "admin.", "retired", None, "n/a"],
+        ["$1,200.50", "$3.10", "$1,200.50", "-", None],
+        ["yes", "no", "YES", None, "no"],
+        ["2024-03-01", "2024-03-02", "2024-03-01", "", "2024-03-04"],
+    ],
+)
+def test_plain_and_dictionary_text_clean_alike(cells):
+    # pyarrow.csv leaves some text columns as plain strings, which cleaning
+    # dictionary-encodes itself; both forms must give the same column and notes.
+    plain = pa.chunked_array([pa.array(cells[:3]), pa.array(cells[3:])])
+    encoded = pa.chunked_array(
+        [chunk.dictionary_encode() for chunk in plain.chunks]
+    )
+    plain_column, plain_notes = clean_column("value", plain, "data.csv")
+    encoded_column, encoded_notes = clean_column("value", encoded, "data.csv")
+    assert plain_column.to_pylist() == encoded_column.to_pylist()
+    assert plain_column.type == encoded_column.type
+    assert plain_notes == encoded_notes
 
 
 def test_census_labels_stay_text(tmp_path):
