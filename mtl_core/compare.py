@@ -103,11 +103,11 @@ class ComparisonResult:
 def _label_matrix(
     tasks: list[Task], rows: np.ndarray, scales: list[LabelScale]
 ) -> np.ndarray:
-    columns = []
-    for task, scale in zip(tasks, scales, strict=True):
+    matrix = np.empty((len(rows), len(tasks)), dtype=np.float32)
+    for i, (task, scale) in enumerate(zip(tasks, scales, strict=True)):
         labels = task.labels[rows]
-        columns.append(scale.forward(labels) if task.kind == "regression" else labels)
-    return np.column_stack(columns).astype(np.float32)
+        matrix[:, i] = scale.forward(labels) if task.kind == "regression" else labels
+    return matrix
 
 
 def _fit_label_scales(tasks: list[Task], train_rows: np.ndarray) -> list[LabelScale]:
@@ -131,6 +131,25 @@ def _net_inputs(matrices: FeatureMatrices, labels: np.ndarray) -> NetInputs:
         categorical=torch.from_numpy(matrices.categorical),
         labels=torch.from_numpy(labels),
     )
+
+
+def _part_inputs(
+    preprocessor: FeaturePreprocessor,
+    frame: pd.DataFrame,
+    order: np.ndarray,
+    labels: np.ndarray,
+    parts: dict[str, slice],
+) -> dict[str, NetInputs]:
+    """Transform the rows in ``order`` once and return each part's inputs as views."""
+    numeric, categorical = preprocessor.network_features(frame, order)
+    return {
+        part: NetInputs(
+            numeric=torch.from_numpy(numeric[span]),
+            categorical=torch.from_numpy(categorical[span]),
+            labels=torch.from_numpy(labels[span]),
+        )
+        for part, span in parts.items()
+    }
 
 
 def planned_stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
@@ -210,8 +229,13 @@ def _train_networks(
     return shared_net, shared_fit, single_fits, predictions
 
 
-def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
-    """Fit one LightGBM model per task; return fit seconds and test predictions."""
+def _train_boosters(tasks, frame, rows, labels, preprocessor, config, tracker):
+    """Fit one LightGBM model per task; return fit seconds and test predictions.
+
+    ``rows`` and ``labels`` map each part (train, val, test) to its row positions
+    in ``frame`` and its label matrix. The unscaled features are made here one part
+    at a time, so the training rows' matrix is freed as soon as it is binned.
+    """
     n_numeric_sources = len(preprocessor.numeric_columns_)
     categorical_positions = list(
         range(
@@ -220,22 +244,25 @@ def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
     )
     seconds = {}
     predictions = []
-    binned, binning_seconds = None, 0.0
+    raw_val = raw_test = binned = None
+    binning_seconds = 0.0
     for i, task in enumerate(tasks):
         stage = f"lightgbm:{task.name}"
         tracker.start(stage)
         if binned is None:
+            raw_train = preprocessor.raw_features(frame, rows["train"])
             # Bin the features once for all tasks. The first task's time includes it.
             started = time.perf_counter()
-            binned = bin_features(
-                matrices["train"].raw, categorical_positions, config.threads
-            )
+            binned = bin_features(raw_train, categorical_positions, config.threads)
             binning_seconds = time.perf_counter() - started
+            del raw_train
+            raw_val = preprocessor.raw_features(frame, rows["val"])
+            raw_test = preprocessor.raw_features(frame, rows["test"])
         model = fit_lightgbm(
             task,
-            matrices["train"].raw,
+            None,
             labels["train"][:, i],
-            matrices["val"].raw,
+            raw_val,
             labels["val"][:, i],
             categorical_positions,
             seed=config.seed,
@@ -246,7 +273,7 @@ def _train_boosters(tasks, matrices, labels, preprocessor, config, tracker):
         )
         seconds[task.name] = model.seconds + binning_seconds
         binning_seconds = 0.0
-        predictions.append(predict_lightgbm(model, task, matrices["test"].raw))
+        predictions.append(predict_lightgbm(model, task, raw_test))
     return seconds, predictions
 
 
@@ -370,13 +397,20 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
             "was seen in training"
         )
     rows = {"train": split.train, "val": split.val, "test": split.test}
-    preprocessor = FeaturePreprocessor(selection.roles).fit(frame.iloc[split.train])
-    matrices = {
-        part: preprocessor.transform(frame.iloc[idx]) for part, idx in rows.items()
+    # Rows are laid out train, then validation, then test, so that each part of a
+    # feature matrix is a slice of it and no part is copied.
+    order = np.concatenate([split.train, split.val, split.test])
+    ends = np.cumsum([len(split.train), len(split.val), len(split.test)])
+    parts = {
+        "train": slice(0, ends[0]),
+        "val": slice(ends[0], ends[1]),
+        "test": slice(ends[1], ends[2]),
     }
+    preprocessor = FeaturePreprocessor(selection.roles).fit(frame, split.train)
     scales = _fit_label_scales(tasks, split.train)
-    labels = {part: _label_matrix(tasks, idx, scales) for part, idx in rows.items()}
-    inputs = {part: _net_inputs(matrices[part], labels[part]) for part in rows}
+    label_matrix = _label_matrix(tasks, order, scales)
+    labels = {part: label_matrix[span] for part, span in parts.items()}
+    inputs = _part_inputs(preprocessor, frame, order, label_matrix, parts)
     device = resolve_device(config.device)
     batch_size = config.batch_size or auto_batch_size(len(split.train))
     tracker = ProgressTracker(planned_stages(tasks), progress)
@@ -392,8 +426,10 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
         device,
         batch_size,
     )
+    # Free the networks' inputs before LightGBM's unscaled matrices are made.
+    del inputs
     lightgbm_seconds, predictions["lightgbm"] = _train_boosters(
-        tasks, matrices, labels, preprocessor, config, tracker
+        tasks, frame, rows, labels, preprocessor, config, tracker
     )
 
     tracker.start("scoring")

@@ -65,6 +65,10 @@ def bin_features(
     with ``Dataset.subset`` instead. The bin edges then come from all training rows,
     not only the rows labelled for a task.
 
+    The returned Dataset keeps no reference to ``raw_train``, so the caller can
+    free it. Each subset then copies only bins from LightGBM's own memory, not the
+    raw rows.
+
     Parameters
     ----------
     raw_train : ndarray of shape (n_train, n_raw)
@@ -79,14 +83,14 @@ def bin_features(
         raw_train,
         categorical_feature=categorical_positions or "auto",
         params=params,
-        free_raw_data=False,
+        free_raw_data=True,
     )
     return dataset.construct()
 
 
 def fit_lightgbm(
     task: Task,
-    raw_train: np.ndarray,
+    raw_train: np.ndarray | None,
     labels_train: np.ndarray,
     raw_val: np.ndarray,
     labels_val: np.ndarray,
@@ -102,9 +106,15 @@ def fit_lightgbm(
     Regression labels arrive standardised, so the booster predicts in the same units
     as the networks. ``on_round`` is called every 10 rounds; returning False stops
     the fit early (the caller then raises RunCancelled). ``binned``, from
-    ``bin_features(raw_train, ...)``, reuses bins made once for all tasks. The
-    returned seconds include taking this task's subset but not making the bins.
+    ``bin_features(raw_train, ...)``, reuses bins made once for all tasks, and
+    ``raw_train`` may then be None. The returned seconds include taking this
+    task's subset but not making the bins.
     """
+    if binned is None and raw_train is None:
+        raise ValueError(
+            "fit_lightgbm requires raw_train or binned, but both are None: pass the "
+            "training features"
+        )
     started = time.perf_counter()
     train_rows = ~np.isnan(labels_train)
     val_rows = ~np.isnan(labels_val)

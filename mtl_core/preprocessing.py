@@ -4,11 +4,16 @@ Numbers get a missing-value indicator and a scaling robust to heavy tails: a
 signed log for skewed columns, then median and interquartile range. Categories
 become integer codes for learned embeddings, with code 0 for missing and unseen
 values. Dates become calendar parts. The transform is fitted on training rows only.
+
+Both ``fit`` and ``transform`` take the rows to use as positions and work one
+column at a time, so no copy of the frame is made and each output matrix is
+allocated once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +42,10 @@ class _NumericScale:
 class FeatureMatrices:
     """Model inputs for a set of rows.
 
-    ``numeric`` has shape ``(n_rows, n_numeric)`` (scaled, no NaN), ``categorical``
-    shape ``(n_rows, n_categorical)`` (codes, 0 for missing or unseen), ``raw``
-    shape ``(n_rows, n_raw)``: unscaled numbers with NaN and category codes as
-    float, for LightGBM.
+    ``numeric`` is float32 of shape ``(n_rows, n_numeric)`` (scaled, no NaN),
+    ``categorical`` int32 of shape ``(n_rows, n_categorical)`` (codes, 0 for
+    missing or unseen), ``raw`` float32 of shape ``(n_rows, n_raw)``: unscaled
+    numbers with NaN and category codes as float, for LightGBM.
     """
 
     numeric: np.ndarray
@@ -58,41 +63,28 @@ class FeaturePreprocessor:
     categories_: dict[str, pd.Index] = field(default_factory=dict)
     fitted_: bool = False
 
-    def _numeric_sources(self, frame: pd.DataFrame) -> dict[str, pd.Series]:
-        sources: dict[str, pd.Series] = {}
-        for item in self.roles:
-            series = frame[item.column]
-            if item.role == "numeric":
-                sources[item.column] = pd.to_numeric(series, errors="coerce").astype(
-                    float
-                )
-            elif item.role == "boolean":
-                sources[item.column] = series.astype("Float64").astype(float)
-            elif item.role == "date":
-                dates = pd.to_datetime(series, errors="coerce")
-                for part in _DATE_PARTS:
-                    sources[f"{item.column} ({part})"] = getattr(dates.dt, part).astype(
-                        float
-                    )
-        for key, values in sources.items():
-            values = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
-            values[~np.isfinite(values)] = np.nan
-            sources[key] = values
-        return sources
-
     @property
     def categorical_columns(self) -> list[str]:
         return [item.column for item in self.roles if item.role == "categorical"]
 
-    def fit(self, frame: pd.DataFrame) -> FeaturePreprocessor:
-        """Fit scales and vocabularies on the training rows of ``frame``."""
-        sources = self._numeric_sources(frame)
-        self.numeric_columns_ = list(sources)
-        for name, values in sources.items():
-            self.scales_[name] = _fit_scale(values)
-        for column in self.categorical_columns:
-            counts = frame[column].dropna().astype(str).value_counts()
-            self.categories_[column] = pd.Index(counts.index[:MAX_CATEGORIES])
+    def fit(
+        self, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> FeaturePreprocessor:
+        """Fit scales and vocabularies on the training rows of ``frame``.
+
+        ``rows`` gives the training rows as positions; by default every row is used.
+        """
+        self.numeric_columns_ = []
+        self.scales_ = {}
+        self.categories_ = {}
+        for item in self.roles:
+            series = _take(frame[item.column], rows)
+            if item.role == "categorical":
+                self.categories_[item.column] = _vocabulary(series)
+                continue
+            for name, values in _number_sources(item, series):
+                self.numeric_columns_.append(name)
+                self.scales_[name] = _fit_scale(values)
         self.fitted_ = True
         return self
 
@@ -109,56 +101,174 @@ class FeaturePreprocessor:
     def n_numeric(self) -> int:
         return sum(2 if scale.has_missing else 1 for scale in self.scales_.values())
 
-    def transform(self, frame: pd.DataFrame) -> FeatureMatrices:
-        """Transform rows with the fitted scales; call ``fit`` first."""
+    def transform(
+        self, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> FeatureMatrices:
+        """Transform rows with the fitted scales; call ``fit`` first.
+
+        ``rows`` selects and orders the rows as positions; by default every row.
+        """
+        numeric, categorical = self._new_network_features(_n_rows(frame, rows))
+        raw = self._new_raw_features(_n_rows(frame, rows))
+        self._fill(frame, rows, numeric, categorical, raw)
+        return FeatureMatrices(numeric=numeric, categorical=categorical, raw=raw)
+
+    def network_features(
+        self, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``transform``'s ``numeric`` and ``categorical`` without ``raw``."""
+        numeric, categorical = self._new_network_features(_n_rows(frame, rows))
+        self._fill(frame, rows, numeric, categorical, None)
+        return numeric, categorical
+
+    def raw_features(
+        self, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Return ``transform``'s ``raw`` matrix alone."""
+        raw = self._new_raw_features(_n_rows(frame, rows))
+        self._fill(frame, rows, None, None, raw)
+        return raw
+
+    def _new_network_features(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        numeric = np.empty((n_rows, self.n_numeric), dtype=np.float32)
+        # int32 is the narrowest index type torch's embeddings take, and half the
+        # memory of int64. Codes stay below MAX_CATEGORIES + 1.
+        categorical = np.empty((n_rows, len(self.categorical_columns)), dtype=np.int32)
+        return numeric, categorical
+
+    def _new_raw_features(self, n_rows: int) -> np.ndarray:
+        self._check_fitted()
+        return np.empty((n_rows, len(self.raw_feature_names)), dtype=np.float32)
+
+    def _check_fitted(self) -> None:
         if not self.fitted_:
             raise MtlError(
                 "FeaturePreprocessor is not fitted: call fit() on training rows first"
             )
-        n_rows = len(frame)
-        sources = self._numeric_sources(frame)
-        numeric_parts = []
-        raw_parts = []
-        for name in self.numeric_columns_:
-            values = sources[name]
-            scale = self.scales_[name]
-            raw_parts.append(values)
-            missing = np.isnan(values)
-            scaled = _signed_log(values) if scale.log else values
-            scaled = np.clip((scaled - scale.center) / scale.scale, -_CLIP, _CLIP)
-            numeric_parts.append(np.where(missing, 0.0, scaled))
-            if scale.has_missing:
-                numeric_parts.append(missing.astype(float))
-        codes = []
-        for column in self.categorical_columns:
-            code = _category_codes_of(frame[column], self.categories_[column])
-            codes.append(code.astype(np.int64))
-            raw = code.astype(float)
-            raw[code == 0] = np.nan
-            raw_parts.append(raw)
-        numeric = (
-            np.column_stack(numeric_parts) if numeric_parts else np.zeros((n_rows, 0))
-        )
-        categorical = (
-            np.column_stack(codes) if codes else np.zeros((n_rows, 0), np.int64)
-        )
-        raw = np.column_stack(raw_parts) if raw_parts else np.zeros((n_rows, 0))
-        return FeatureMatrices(
-            numeric=numeric.astype(np.float32),
-            categorical=categorical,
-            raw=raw.astype(np.float32),
-        )
+
+    def _fill(
+        self,
+        frame: pd.DataFrame,
+        rows: np.ndarray | None,
+        numeric: np.ndarray | None,
+        categorical: np.ndarray | None,
+        raw: np.ndarray | None,
+    ) -> None:
+        """Write the selected rows into whichever output matrices are given.
+
+        Each column is converted in float64 and only then cast into the float32
+        output, so the values equal a float64 transform cast once at the end.
+        """
+        raw_position = 0
+        numeric_position = 0
+        for item in self.roles:
+            if item.role == "categorical":
+                continue
+            series = _take(frame[item.column], rows)
+            for name, values in _number_sources(item, series):
+                scale = self.scales_[name]
+                if raw is not None:
+                    raw[:, raw_position] = values
+                raw_position += 1
+                if numeric is None:
+                    continue
+                missing = np.isnan(values)
+                scaled = _signed_log(values) if scale.log else values
+                scaled = np.clip((scaled - scale.center) / scale.scale, -_CLIP, _CLIP)
+                numeric[:, numeric_position] = np.where(missing, 0.0, scaled)
+                numeric_position += 1
+                if scale.has_missing:
+                    numeric[:, numeric_position] = missing
+                    numeric_position += 1
+        n_sources = len(self.numeric_columns_)
+        for position, column in enumerate(self.categorical_columns):
+            series = _take(frame[column], rows)
+            code = _category_codes_of(series, self.categories_[column])
+            if categorical is not None:
+                categorical[:, position] = code
+            if raw is not None:
+                raw[:, n_sources + position] = code
+                raw[code == 0, n_sources + position] = np.nan
+
+
+def _n_rows(frame: pd.DataFrame, rows: np.ndarray | None) -> int:
+    return len(frame) if rows is None else len(rows)
+
+
+def _take(series: pd.Series, rows: np.ndarray | None) -> pd.Series:
+    return series if rows is None else series.iloc[rows]
+
+
+def _number_sources(
+    item: ColumnRole, series: pd.Series
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield the float64 inputs made from one column: itself or its date parts.
+
+    Missing and non-finite values become NaN. The arrays are fresh copies.
+    """
+    if item.role == "numeric":
+        yield item.column, _float_values(pd.to_numeric(series, errors="coerce"))
+    elif item.role == "boolean":
+        yield item.column, _float_values(series.astype("Float64"))
+    elif item.role == "date":
+        dates = pd.to_datetime(series, errors="coerce")
+        for part in _DATE_PARTS:
+            yield f"{item.column} ({part})", _float_values(getattr(dates.dt, part))
+
+
+def _float_values(numbers: pd.Series) -> np.ndarray:
+    values = numbers.astype(float).to_numpy(dtype=float, na_value=np.nan, copy=True)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """Return each row's code (-1 for a missing value) and the distinct values as text.
+
+    Returns None unless the column is text or a category, because in other columns
+    two distinct values can convert to the same text (1 and 1.0 in an object column).
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), series.cat.categories.astype(str)
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        codes, uniques = pd.factorize(series)
+        return codes, pd.Index(uniques).astype(str)
+    return None
+
+
+def _vocabulary(series: pd.Series) -> pd.Index:
+    """Return up to MAX_CATEGORIES values as text, most frequent first.
+
+    Equal counts keep the order in which the values first appear, as
+    ``Series.value_counts`` orders them.
+    """
+    coded = _text_codes(series)
+    if coded is None or coded[1].has_duplicates:
+        counts = series.dropna().astype(str).value_counts()
+        return pd.Index(counts.index[:MAX_CATEGORIES])
+    codes, texts = coded
+    present = codes[codes >= 0]
+    seen, first_position = np.unique(present, return_index=True)
+    in_order = seen[np.argsort(first_position, kind="stable")]
+    counts = np.bincount(present, minlength=len(texts))[in_order]
+    ranked = pd.Series(counts, index=texts[in_order]).sort_values(
+        ascending=False, kind="stable"
+    )
+    return pd.Index(ranked.index[:MAX_CATEGORIES])
 
 
 def _category_codes_of(series: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     """Map values to 1-based positions in ``vocabulary``, 0 for missing or unseen."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        # Look up each distinct category once instead of every row's string.
-        lookup = vocabulary.get_indexer(series.cat.categories.astype(str))
-        lookup = np.append(lookup, -1)  # position -1 is a missing value's code
-        return lookup[series.cat.codes.to_numpy()] + 1
-    values = series.astype("string").astype(object)
-    return vocabulary.get_indexer(values) + 1
+    coded = _text_codes(series)
+    if coded is None:
+        values = series.astype("string").astype(object)
+        return vocabulary.get_indexer(values) + 1
+    # Look up each distinct value once instead of every row's string.
+    codes, texts = coded
+    lookup = vocabulary.get_indexer(texts)
+    lookup = np.append(lookup, -1)  # position -1 is a missing value's code
+    return lookup[codes] + 1
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ import pytest
 from helpers_data import related_tasks_frame
 
 from mtl_core.errors import InputError, MtlError
-from mtl_core.feature_selection import select_features
+from mtl_core.feature_selection import ColumnRole, select_features
 from mtl_core.preprocessing import FeaturePreprocessor
 from mtl_core.tasks import TaskSpec, resolve_tasks
 
@@ -174,3 +174,34 @@ def test_category_dtype_codes_match_text_codes():
     codes_text = prep.transform(as_text).categorical
     assert np.array_equal(codes_category, codes_text)
     assert codes_category[0, prep.categorical_columns.index("colour")] == 0
+
+
+def test_row_positions_match_frame_copies():
+    frame = related_tasks_frame(300)
+    roles = _select(frame, ["clicked"]).roles
+    fit_rows = np.arange(0, 300, 3)
+    rows = np.array([299, 5, 150, 0, 42])
+    on_copy = FeaturePreprocessor(roles).fit(frame.iloc[fit_rows])
+    on_rows = FeaturePreprocessor(roles).fit(frame, fit_rows)
+    assert on_rows.scales_ == on_copy.scales_
+    for column in on_copy.categorical_columns:
+        assert on_rows.categories_[column].equals(on_copy.categories_[column])
+    expected = on_copy.transform(frame.iloc[rows])
+    matrices = on_rows.transform(frame, rows)
+    assert np.array_equal(matrices.numeric, expected.numeric)
+    assert np.array_equal(matrices.categorical, expected.categorical)
+    assert np.array_equal(matrices.raw, expected.raw, equal_nan=True)
+    numeric, categorical = on_rows.network_features(frame, rows)
+    assert np.array_equal(numeric, expected.numeric)
+    assert np.array_equal(categorical, expected.categorical)
+    assert np.array_equal(
+        on_rows.raw_features(frame, rows), expected.raw, equal_nan=True
+    )
+
+
+@pytest.mark.parametrize("dtype", ["category", "str", "object"])
+def test_vocabulary_ties_keep_first_appearance(dtype):
+    values = ["b", "a", None, "c", "a", "b", "c", "d"]
+    frame = pd.DataFrame({"colour": pd.Series(values, dtype=dtype)})
+    prep = FeaturePreprocessor([ColumnRole("colour", "categorical")]).fit(frame)
+    assert list(prep.categories_["colour"]) == ["b", "a", "c", "d"]
