@@ -17,10 +17,12 @@ import numpy as np
 import torch
 
 from benchmarks.synthetic import make_campaign_frame, task_names
+from mtl_core.compare import new_network
 from mtl_core.config import CompareConfig
 from mtl_core.feature_selection import select_features
 from mtl_core.gradient_boosting import bin_features, fit_lightgbm
 from mtl_core.network import SharedTrunkNet
+from mtl_core.numeric_encoding import quantile_edges
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.split import split_rows
 from mtl_core.tasks import Task, TaskSpec, resolve_tasks
@@ -44,6 +46,7 @@ class PreparedData:
     raw_val: np.ndarray
     categorical_positions: list[int]
     defaults: CompareConfig
+    numeric_edges: list[np.ndarray]
 
     @property
     def n_train(self) -> int:
@@ -90,6 +93,7 @@ def prepare(
             range(n_numeric_sources, n_numeric_sources + n_categorical)
         ),
         defaults=defaults,
+        numeric_edges=quantile_edges(train.numeric, defaults.numeric_bins),
     )
 
 
@@ -108,14 +112,7 @@ def new_net(data: PreparedData, n_heads: int) -> SharedTrunkNet:
     """Build the network compare.py builds, with the library's default sizes."""
     config = data.defaults
     torch.manual_seed(config.seed)
-    return SharedTrunkNet(
-        n_numeric=data.preprocessor.n_numeric,
-        cardinalities=data.preprocessor.cardinalities,
-        head_outputs=[1] * n_heads,
-        hidden_sizes=config.hidden_sizes,
-        head_size=config.head_size,
-        dropout=config.dropout,
-    )
+    return new_network(data.preprocessor, [1] * n_heads, config, data.numeric_edges)
 
 
 def train_settings(
@@ -346,14 +343,17 @@ def step_matmul_shapes(
 
     Each linear layer of width ``in -> out`` costs one forward product
     ``(batch x in) @ (in x out)`` and two backward products, for the input
-    gradient and the weight gradient, so a step is 3x the forward FLOPs.
+    gradient and the weight gradient, so a step is 3x the forward FLOPs. The
+    layer over the numeric inputs has no input gradient, because the inputs are
+    data.
     """
     shapes = []
     for module in net.modules():
         if isinstance(module, torch.nn.Linear):
             fan_in, fan_out = module.in_features, module.out_features
             shapes.append((batch_size, fan_in, fan_out))  # forward
-            shapes.append((batch_size, fan_out, fan_in))  # input gradient
+            if module is not net.numeric_layer:
+                shapes.append((batch_size, fan_out, fan_in))  # input gradient
             shapes.append((fan_in, batch_size, fan_out))  # weight gradient
     return shapes
 

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="bootstrap resamples for intervals (default 1000)",
     )
+    compare.add_argument(
+        "--numeric-bins",
+        type=int,
+        default=16,
+        help="quantile bins of each number's piecewise-linear encoding in the "
+        "networks; 0 feeds numbers as scaled values only, which trains faster "
+        "(default 16)",
+    )
     compare.add_argument("--pdf", action="store_true", help="also write report.pdf")
     compare.add_argument("--verbose", action="store_true", help="log debug detail")
     return parser
@@ -145,6 +153,7 @@ def run_compare(args: argparse.Namespace) -> int:
         price_per_hour=args.price_per_hour,
         upkeep_per_model_month=args.upkeep_per_model_month,
         n_bootstrap=args.bootstrap,
+        numeric_bins=args.numeric_bins,
     )
     file_info = [vars(info) for info in loaded.files]
     result = run_comparison(loaded.frame, config, _progress_logger(), file_info)

@@ -28,6 +28,7 @@ from mtl_core.metrics import (
     task_metrics,
 )
 from mtl_core.network import SharedTrunkNet
+from mtl_core.numeric_encoding import quantile_edges
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
@@ -171,16 +172,26 @@ def planned_stages(tasks: list[Task]) -> list[tuple[str, str, float]]:
     return stages
 
 
-def _new_net(
-    preprocessor: FeaturePreprocessor, tasks: list[Task], config: CompareConfig
-):
+def new_network(
+    preprocessor: FeaturePreprocessor,
+    head_outputs: list[int],
+    config: CompareConfig,
+    numeric_edges: list[np.ndarray],
+) -> SharedTrunkNet:
+    """Build a network of the run's architecture with one head per output size.
+
+    The shared and the single-task networks of a run come from here, so both sides
+    have the same trunk, heads and numeric encoding.
+    """
     return SharedTrunkNet(
         n_numeric=preprocessor.n_numeric,
         cardinalities=preprocessor.cardinalities,
-        head_outputs=[task.n_outputs for task in tasks],
+        head_outputs=head_outputs,
         hidden_sizes=config.hidden_sizes,
         head_size=config.head_size,
         dropout=config.dropout,
+        numeric_edges=numeric_edges,
+        numeric_bins=config.numeric_bins,
     )
 
 
@@ -200,9 +211,12 @@ def _train_networks(
     def on_epoch(report):
         return tracker.update(report.epoch, report.max_epochs, report.val_loss_per_task)
 
+    edges = quantile_edges(train.numeric.numpy(), config.numeric_bins)
     tracker.start("multitask")
     torch.manual_seed(config.seed)
-    shared_net = _new_net(preprocessor, tasks, config)
+    shared_net = new_network(
+        preprocessor, [task.n_outputs for task in tasks], config, edges
+    )
     shared_fit = fit_network(shared_net, tasks, train, val, settings, device, on_epoch)
     predictions = {"multitask": predict_network(shared_net, test, tasks, device)}
 
@@ -211,7 +225,7 @@ def _train_networks(
     for i, task in enumerate(tasks):
         tracker.start(f"single_task_nn:{task.name}")
         torch.manual_seed(config.seed)
-        net = _new_net(preprocessor, [task], config)
+        net = new_network(preprocessor, [task.n_outputs], config, edges)
         column = slice(i, i + 1)
         own = [
             NetInputs(d.numeric, d.categorical, d.labels[:, column])
@@ -225,7 +239,7 @@ def _train_networks(
             net, [task], own_train, own[1], settings, device, on_epoch
         )
         single_predictions.append(predict_network(net, own[2], [task], device)[0])
-    predictions["single_task_nn"] = single_predictions
+        predictions["single_task_nn"] = single_predictions
     return shared_net, shared_fit, single_fits, predictions
 
 

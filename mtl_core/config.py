@@ -35,6 +35,9 @@ class CompareConfig:
         Width of the hidden layer of each task head.
     dropout : float
         Dropout rate in the trunk.
+    numeric_bins : int
+        Quantile bins of the piecewise-linear encoding of each numeric input; 0
+        feeds numbers to the networks as scaled values only.
     learning_rate : float
         AdamW learning rate.
     test_fraction, val_fraction : float
@@ -61,8 +64,9 @@ class CompareConfig:
     time_budget_s: float | None = None
     batch_size: int | None = None
     hidden_sizes: tuple[int, ...] = (256, 128)
-    head_size: int = 32
+    head_size: int = 16
     dropout: float = 0.1
+    numeric_bins: int = 16
     learning_rate: float = 2e-3
     test_fraction: float = 0.2
     val_fraction: float = 0.1
@@ -80,6 +84,7 @@ class CompareConfig:
         _check_range("patience", self.patience, 1, 10_000)
         _check_range("n_bootstrap", self.n_bootstrap, 0, 100_000)
         _check_range("lightgbm_rounds", self.lightgbm_rounds, 1, 100_000)
+        _check_range("numeric_bins", self.numeric_bins, 0, 256)
         if self.batch_size is not None:
             _check_range("batch_size", self.batch_size, 1, 1_000_000)
         if self.time_budget_s is not None and not self.time_budget_s > 0:

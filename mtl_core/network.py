@@ -6,9 +6,14 @@ comparison have the same architecture and the same training budget.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional
+
+from mtl_core.numeric_encoding import PiecewiseLinearEncoding
 
 _MASK_LEVELS = 65536  # keep masks use 16 random bits per element
 
@@ -58,6 +63,79 @@ class FastDropout(nn.Module):
         return f"p={self.p}"
 
 
+class TaskHeads(nn.Module):
+    """One head per task: a hidden layer of ``head_size`` units, then its outputs.
+
+    All heads are computed by two matrix products instead of two small products per
+    task. ``hidden`` stacks the heads' hidden layers: head ``i`` owns its rows
+    ``rows_of(i)``. ``output`` is block-diagonal: ``block_mask`` keeps each head's
+    outputs connected to its own hidden units only, and the masked weights get no
+    gradient, so they stay 0. Each head starts as an ``nn.Linear`` of its own sizes
+    would.
+    """
+
+    def __init__(self, width: int, head_size: int, head_outputs: list[int]) -> None:
+        super().__init__()
+        self.head_size = head_size
+        self.head_outputs = list(head_outputs)
+        self.hidden = nn.Linear(width, head_size * len(head_outputs))
+        self.output = nn.Linear(head_size * len(head_outputs), sum(head_outputs))
+        mask = torch.zeros_like(self.output.weight)
+        for i, columns in enumerate(self._output_slices()):
+            mask[columns, self.rows_of(i)] = 1.0
+        self.register_buffer("block_mask", mask)
+        bound = 1.0 / math.sqrt(head_size)
+        with torch.no_grad():
+            self.output.weight.uniform_(-bound, bound).mul_(mask)
+            self.output.bias.uniform_(-bound, bound)
+
+    def __len__(self) -> int:
+        return len(self.head_outputs)
+
+    def rows_of(self, index: int) -> slice:
+        """Return the hidden units of head ``index``."""
+        return slice(index * self.head_size, (index + 1) * self.head_size)
+
+    def _output_slices(self) -> list[slice]:
+        ends = np.cumsum(self.head_outputs)
+        return [
+            slice(int(end - n), int(end))
+            for end, n in zip(ends, self.head_outputs, strict=True)
+        ]
+
+    def parameters_of(self, index: int) -> list[torch.Tensor]:
+        """Return views of head ``index``'s weights and biases."""
+        return self._blocks(index, self._own_parameters())
+
+    def gradients_of(self, index: int) -> list[torch.Tensor]:
+        """Return views of the gradients of head ``index``'s weights and biases."""
+        return self._blocks(index, [p.grad for p in self._own_parameters()])
+
+    def _own_parameters(self) -> list[torch.Tensor]:
+        return [
+            self.hidden.weight,
+            self.hidden.bias,
+            self.output.weight,
+            self.output.bias,
+        ]
+
+    def _blocks(self, index: int, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        rows, columns = self.rows_of(index), self._output_slices()[index]
+        hidden_weight, hidden_bias, output_weight, output_bias = tensors
+        return [
+            hidden_weight[rows],
+            hidden_bias[rows],
+            output_weight[columns, rows],
+            output_bias[columns],
+        ]
+
+    def forward(self, shared: torch.Tensor) -> list[torch.Tensor]:
+        hidden = torch.relu(self.hidden(shared))
+        weight = self.output.weight * self.block_mask
+        outputs = functional.linear(hidden, weight, self.output.bias)
+        return list(outputs.split(self.head_outputs, dim=1))
+
+
 class SharedTrunkNet(nn.Module):
     """Shared trunk with one small head per task.
 
@@ -76,6 +154,11 @@ class SharedTrunkNet(nn.Module):
         Width of each head's hidden layer.
     dropout : float
         Dropout after each trunk layer.
+    numeric_edges : list of numpy arrays, optional
+        Quantile bin edges per numeric input (see ``quantile_edges``); the binned
+        inputs also enter as a piecewise-linear encoding.
+    numeric_bins : int
+        Outputs of the encoding per binned input.
     """
 
     def __init__(
@@ -84,36 +167,54 @@ class SharedTrunkNet(nn.Module):
         cardinalities: list[int],
         head_outputs: list[int],
         hidden_sizes: tuple[int, ...] = (256, 128),
-        head_size: int = 32,
+        head_size: int = 16,
         dropout: float = 0.1,
+        numeric_edges: list[np.ndarray] | None = None,
+        numeric_bins: int = 0,
     ) -> None:
         super().__init__()
+        self.encoding = PiecewiseLinearEncoding(
+            numeric_edges if numeric_bins else [], numeric_bins
+        )
         self.embeddings = nn.ModuleList(
             nn.Embedding(size, embedding_size(size)) for size in cardinalities
         )
-        width = n_numeric + sum(embedding_size(size) for size in cardinalities)
-        if width == 0:
-            width = 1  # a constant input, so a run without features still trains
-        layers: list[nn.Module] = []
-        for size in hidden_sizes:
+        numeric_width = n_numeric + self.encoding.n_outputs
+        embedded_width = sum(embedding_size(size) for size in cardinalities)
+        if numeric_width + embedded_width == 0:
+            numeric_width = 1  # a constant input, so a run without features trains
+        # The first layer is split in two. The numeric inputs need no gradient, so
+        # their part skips the input-gradient product in the backward pass.
+        first, *rest = hidden_sizes
+        self.numeric_layer = nn.Linear(numeric_width, first) if numeric_width else None
+        self.embedded_layer = (
+            nn.Linear(embedded_width, first, bias=self.numeric_layer is None)
+            if embedded_width
+            else None
+        )
+        layers: list[nn.Module] = [nn.ReLU(), FastDropout(dropout)]
+        width = first
+        for size in rest:
             layers += [nn.Linear(width, size), nn.ReLU(), FastDropout(dropout)]
             width = size
         self.trunk = nn.Sequential(*layers)
-        self.heads = nn.ModuleList(
-            nn.Sequential(
-                nn.Linear(width, head_size), nn.ReLU(), nn.Linear(head_size, out)
-            )
-            for out in head_outputs
-        )
+        self.heads = TaskHeads(width, head_size, head_outputs)
 
     def forward(
         self, numeric: torch.Tensor, categorical: torch.Tensor
     ) -> list[torch.Tensor]:
         """Return each head's raw output, shape ``(batch, n_outputs)``."""
-        parts = [numeric]
-        parts += [table(categorical[:, i]) for i, table in enumerate(self.embeddings)]
-        inputs = torch.cat(parts, dim=1)
-        if inputs.shape[1] == 0:
-            inputs = torch.ones(numeric.shape[0], 1, device=numeric.device)
-        shared = self.trunk(inputs)
-        return [head(shared) for head in self.heads]
+        first = None
+        if self.numeric_layer is not None:
+            values = torch.cat([numeric, self.encoding(numeric)], dim=1)
+            if values.shape[1] == 0:
+                values = torch.ones(numeric.shape[0], 1, device=numeric.device)
+            first = self.numeric_layer(values)
+        if self.embedded_layer is not None:
+            embedded = torch.cat(
+                [table(categorical[:, i]) for i, table in enumerate(self.embeddings)],
+                dim=1,
+            )
+            part = self.embedded_layer(embedded)
+            first = part if first is None else first + part
+        return self.heads(self.trunk(first))

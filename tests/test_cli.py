@@ -46,6 +46,8 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         "2",
         "--bootstrap",
         "50",
+        "--numeric-bins",
+        "4",
     )
     assert done.returncode == 0, done.stderr
     assert (out / "metrics.json").is_file()
@@ -53,6 +55,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
     assert (out / "report.html").is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert [task["name"] for task in metrics["tasks"]] == ["clicked", "revenue"]
+    assert metrics["run"]["settings"]["numeric_bins"] == 4
     assert "Shared multitask model" in done.stderr  # progress goes to stderr
     assert done.stdout == ""
 
@@ -69,6 +72,10 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         ),
         (["--target", "clicked", "--epochs", "0"], "error: invalid max_epochs 0"),
         (
+            ["--target", "clicked", "--numeric-bins", "-1"],
+            "error: invalid numeric_bins -1",
+        ),
+        (
             ["--target", "clicked", "--price-per-hour", "-1"],
             "error: invalid price_per_hour -1.0",
         ),
@@ -83,6 +90,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         "derived-on-text",
         "unknown-exclude",
         "zero-epochs",
+        "negative-bins",
         "negative-price",
         "non-number",
     ],

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from mtl_core.network import SharedTrunkNet
+from mtl_core.network import SharedTrunkNet, TaskHeads
 from mtl_core.tasks import Task
 from mtl_core.training import NetInputs, TaskLosses, TrainSettings, fit_network
 
@@ -32,9 +32,13 @@ def test_masked_task_gives_its_head_no_gradient():
     data = _inputs(3, [[np.nan, 1.0], [np.nan, -0.5], [np.nan, 0.2]])
     loss = TaskLosses(_tasks())(net(data.numeric, data.categorical), data.labels)
     loss.backward()
-    head_a = [p.grad.abs().sum() for p in net.heads[0].parameters()]
-    head_b = [p.grad.abs().sum() for p in net.heads[1].parameters()]
-    trunk = [p.grad.abs().sum() for p in net.trunk.parameters()]
+    head_a = [g.abs().sum() for g in net.heads.gradients_of(0)]
+    head_b = [g.abs().sum() for g in net.heads.gradients_of(1)]
+    trunk = [
+        p.grad.abs().sum()
+        for name, p in net.named_parameters()
+        if not name.startswith("heads.")
+    ]
     assert all(float(g) == 0.0 for g in head_a)
     assert any(float(g) > 0.0 for g in head_b)
     assert any(float(g) > 0.0 for g in trunk)
@@ -43,7 +47,7 @@ def test_masked_task_gives_its_head_no_gradient():
 def test_row_missing_one_label_trains_other_head():
     # Every row lacks task a's label; training must still move task b's head.
     net = _net()
-    before = [p.detach().clone() for p in net.heads[1].parameters()]
+    before = [p.detach().clone() for p in net.heads.parameters_of(1)]
     labels = np.column_stack([np.full(64, np.nan), np.linspace(-1, 1, 64)])
     settings = TrainSettings(
         max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0
@@ -56,7 +60,7 @@ def test_row_missing_one_label_trains_other_head():
         settings,
         torch.device("cpu"),
     )
-    after = list(net.heads[1].parameters())
+    after = net.heads.parameters_of(1)
     assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
 
 
@@ -106,3 +110,45 @@ def test_early_stopping_and_cancel():
             stop_at_second,
         )
     assert seen == [1, 2]
+
+
+def test_heads_stay_block_diagonal_in_training():
+    net = SharedTrunkNet(4, [3], [1, 3, 1], hidden_sizes=(8,), head_size=4)
+    tasks = [
+        Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
+        Task("b", "b", "multiclass", ["x", "y", "z"], np.zeros(1)),
+        Task("c", "c", "regression", None, np.zeros(1)),
+    ]
+    labels = np.column_stack([np.arange(64) % 2, np.arange(64) % 3, np.ones(64)])
+    settings = TrainSettings(
+        max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0
+    )
+
+    fit_network(
+        net,
+        tasks,
+        _inputs(64, labels),
+        _inputs(16, labels[:16], 1),
+        settings,
+        torch.device("cpu"),
+    )
+
+    weight = net.heads.output.weight.detach()
+    assert torch.all(weight[net.heads.block_mask == 0] == 0)
+    assert torch.all(weight[net.heads.block_mask == 1] != 0)
+
+
+def test_head_output_uses_own_units_only():
+    torch.manual_seed(0)
+    heads = TaskHeads(5, 4, [1, 2])
+    shared = torch.randn(3, 5)
+
+    outputs = heads(shared)
+
+    for index, output in enumerate(outputs):
+        hidden_weight, hidden_bias, output_weight, output_bias = heads.parameters_of(
+            index
+        )
+        hidden = torch.relu(shared @ hidden_weight.T + hidden_bias)
+        expected = hidden @ output_weight.T + output_bias
+        torch.testing.assert_close(output, expected)

@@ -1,0 +1,67 @@
+"""Piecewise-linear encoding of numeric inputs on quantile bins.
+
+A scaled number enters the network as itself and as one value per bin of its
+training distribution: 0 below the bin, 1 above it, and the position inside it.
+The first layer can then give each range of a number its own slope, much as a
+tree splits on bins. Bin edges are quantiles of the training rows, fitted once
+and kept in the network's state, so predictions on new rows use the same bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+_MAX_FIT_ROWS = 200_000  # quantiles from at most this many evenly spaced rows
+
+
+def quantile_edges(numeric: np.ndarray, n_bins: int) -> list[np.ndarray]:
+    """Return the distinct quantile edges of each column of ``numeric``.
+
+    A column with fewer than three distinct edges (a constant or a 0/1 flag) gets
+    an empty array, because bins would add nothing to its scaled value.
+    """
+    if n_bins < 2 or numeric.shape[0] == 0:
+        return [np.empty(0, np.float32) for _ in range(numeric.shape[1])]
+    step = max(1, numeric.shape[0] // _MAX_FIT_ROWS)
+    sample = np.asarray(numeric[::step], dtype=np.float64)
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    edges = []
+    for column in sample.T:
+        distinct = np.unique(np.quantile(column, levels)).astype(np.float32)
+        edges.append(distinct if distinct.size >= 3 else np.empty(0, np.float32))
+    return edges
+
+
+class PiecewiseLinearEncoding(nn.Module):
+    """Map each binned column to ``n_bins`` values in [0, 1], one per bin.
+
+    Columns without edges are left out of the output. Bins a column lacks (where
+    quantiles coincide) are padded with zeros, so every binned column takes
+    ``n_bins`` outputs.
+    """
+
+    def __init__(self, edges: list[np.ndarray], n_bins: int) -> None:
+        super().__init__()
+        binned = [j for j, e in enumerate(edges) if e.size >= 3]
+        lower = np.zeros((len(binned), n_bins), np.float32)
+        inverse_width = np.zeros((len(binned), n_bins), np.float32)
+        for row, j in enumerate(binned):
+            e = edges[j][: n_bins + 1]
+            lower[row, : e.size - 1] = e[:-1]
+            inverse_width[row, : e.size - 1] = 1.0 / np.diff(e)
+        self.register_buffer("columns", torch.tensor(binned, dtype=torch.long))
+        self.register_buffer("lower", torch.from_numpy(lower))
+        self.register_buffer("inverse_width", torch.from_numpy(inverse_width))
+
+    @property
+    def n_outputs(self) -> int:
+        return self.lower.numel()
+
+    def forward(self, numeric: torch.Tensor) -> torch.Tensor:
+        if self.n_outputs == 0:
+            return numeric[:, :0]
+        # The inputs and bins need no gradient, so the steps can work in place.
+        position = numeric[:, self.columns].unsqueeze(2) - self.lower
+        return position.mul_(self.inverse_width).clamp_(0.0, 1.0).flatten(1)

@@ -1,0 +1,79 @@
+"""Quantile bins and the piecewise-linear encoding of numeric inputs."""
+
+import numpy as np
+import torch
+
+from mtl_core.network import SharedTrunkNet
+from mtl_core.numeric_encoding import PiecewiseLinearEncoding, quantile_edges
+
+
+def test_edges_skip_flags_and_constants():
+    rng = np.random.default_rng(0)
+    numeric = np.column_stack(
+        [rng.normal(size=1000), rng.integers(0, 2, 1000), np.full(1000, 3.0)]
+    ).astype(np.float32)
+
+    edges = quantile_edges(numeric, 4)
+
+    assert edges[0].size == 5
+    assert np.all(np.diff(edges[0]) > 0)
+    assert edges[1].size == 0
+    assert edges[2].size == 0
+
+
+def test_edges_merge_repeated_quantiles():
+    numeric = np.repeat([0.0, 1.0, 2.0, 5.0], [700, 100, 100, 100])[:, None]
+
+    edges = quantile_edges(numeric.astype(np.float32), 8)
+
+    assert list(edges[0]) == [0.0, 1.0, 2.0, 5.0]
+
+
+def test_encoding_positions_inside_and_outside_the_bins():
+    edges = [np.array([0.0, 1.0, 3.0], np.float32)]
+    encoding = PiecewiseLinearEncoding(edges, n_bins=4)
+    numeric = torch.tensor([[-1.0], [0.5], [2.0], [9.0]])
+
+    encoded = encoding(numeric)
+
+    # Two real bins, [0, 1] and [1, 3], then two padded bins that stay 0.
+    expected = [
+        [0.0, 0.0, 0.0, 0.0],
+        [0.5, 0.0, 0.0, 0.0],
+        [1.0, 0.5, 0.0, 0.0],
+        [1.0, 1.0, 0.0, 0.0],
+    ]
+    np.testing.assert_allclose(encoded.numpy(), expected)
+
+
+def test_encoding_leaves_out_columns_without_edges():
+    edges = [np.empty(0, np.float32), np.array([0.0, 1.0, 2.0], np.float32)]
+    encoding = PiecewiseLinearEncoding(edges, n_bins=2)
+
+    encoded = encoding(torch.tensor([[100.0, 1.5]]))
+
+    assert encoding.n_outputs == 2
+    np.testing.assert_allclose(encoded.numpy(), [[1.0, 0.5]])
+
+
+def test_network_input_grows_by_the_encoding():
+    edges = [np.array([0.0, 1.0, 2.0, 4.0], np.float32), np.empty(0, np.float32)]
+    plain = SharedTrunkNet(2, [], [1], hidden_sizes=(8,), head_size=4)
+    binned = SharedTrunkNet(
+        2, [], [1], hidden_sizes=(8,), head_size=4, numeric_edges=edges, numeric_bins=3
+    )
+
+    assert plain.numeric_layer.in_features == 2
+    assert binned.numeric_layer.in_features == 2 + 3
+    outputs = binned(torch.tensor([[0.5, 1.0], [3.0, 0.0]]), torch.zeros(2, 0).long())
+    assert outputs[0].shape == (2, 1)
+
+
+def test_bins_stay_with_the_network_state():
+    edges = [np.array([0.0, 1.0, 2.0], np.float32)]
+    net = SharedTrunkNet(1, [], [1], numeric_edges=edges, numeric_bins=2)
+
+    state = net.state_dict()
+
+    assert state["encoding.lower"].tolist() == [[0.0, 1.0]]
+    assert state["encoding.inverse_width"].tolist() == [[1.0, 1.0]]
