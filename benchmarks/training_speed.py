@@ -146,26 +146,28 @@ def fit_single(
 ) -> FitTiming:
     """Train one single-task network on the rows labelled for that task.
 
-    compare.py drops a task's unlabelled training rows in the same way.
+    compare.py trains each single-task network on its task's labelled rows in the
+    same way, by their positions.
     """
     column = slice(task_index, task_index + 1)
-    labels = data.train.labels[:, column]
-    keep = ~torch.isnan(labels[:, 0])
     train = NetInputs(
-        data.train.numeric[keep], data.train.categorical[keep], labels[keep]
+        data.train.numeric, data.train.categorical, data.train.labels[:, column]
     )
+    labelled_rows = torch.nonzero(~torch.isnan(train.labels[:, 0])).flatten()
     val = NetInputs(data.val.numeric, data.val.categorical, data.val.labels[:, column])
     task = data.tasks[task_index]
-    return _timed_fit(new_net(data, 1), [task], train, val, settings)
+    return _timed_fit(new_net(data, 1), [task], train, val, settings, labelled_rows)
 
 
-def _timed_fit(net, tasks, train, val, settings) -> FitTiming:
+def _timed_fit(net, tasks, train, val, settings, train_rows=None) -> FitTiming:
     ends = [0.0]
 
     def on_epoch(report) -> None:
         ends.append(report.elapsed_s)
 
-    result = fit_network(net, tasks, train, val, settings, _DEVICE, on_epoch)
+    result = fit_network(
+        net, tasks, train, val, settings, _DEVICE, on_epoch, train_rows
+    )
     epochs = [
         later - earlier for earlier, later in zip(ends[:-1], ends[1:], strict=True)
     ]

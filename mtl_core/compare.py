@@ -21,6 +21,7 @@ from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN, select_features
 from mtl_core.gradient_boosting import bin_features, fit_lightgbm, predict_lightgbm
+from mtl_core.memory_release import release_free_memory
 from mtl_core.metrics import (
     HIGHER_IS_BETTER,
     PRIMARY_METRIC,
@@ -218,6 +219,7 @@ def _train_networks(
         preprocessor, [task.n_outputs for task in tasks], config, edges
     )
     shared_fit = fit_network(shared_net, tasks, train, val, settings, device, on_epoch)
+    release_free_memory()
     predictions = {"multitask": predict_network(shared_net, test, tasks, device)}
 
     single_fits = {}
@@ -231,15 +233,13 @@ def _train_networks(
             NetInputs(d.numeric, d.categorical, d.labels[:, column])
             for d in (train, val, test)
         ]
-        keep = ~torch.isnan(own[0].labels[:, 0])
-        own_train = NetInputs(
-            own[0].numeric[keep], own[0].categorical[keep], own[0].labels[keep]
-        )
+        labelled_rows = torch.nonzero(~torch.isnan(own[0].labels[:, 0])).flatten()
         single_fits[task.name] = fit_network(
-            net, [task], own_train, own[1], settings, device, on_epoch
+            net, [task], own[0], own[1], settings, device, on_epoch, labelled_rows
         )
         single_predictions.append(predict_network(net, own[2], [task], device)[0])
-        predictions["single_task_nn"] = single_predictions
+        release_free_memory()
+    predictions["single_task_nn"] = single_predictions
     return shared_net, shared_fit, single_fits, predictions
 
 
@@ -425,6 +425,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     label_matrix = _label_matrix(tasks, order, scales)
     labels = {part: label_matrix[span] for part, span in parts.items()}
     inputs = _part_inputs(preprocessor, frame, order, label_matrix, parts)
+    release_free_memory()
     device = resolve_device(config.device)
     batch_size = config.batch_size or auto_batch_size(len(split.train))
     tracker = ProgressTracker(planned_stages(tasks), progress)
@@ -442,6 +443,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     )
     # Free the networks' inputs before LightGBM's unscaled matrices are made.
     del inputs
+    release_free_memory()
     lightgbm_seconds, predictions["lightgbm"] = _train_boosters(
         tasks, frame, rows, labels, preprocessor, config, tracker
     )

@@ -20,7 +20,7 @@ from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
 
-_EVAL_BATCH = 16384
+_EVAL_BATCH = 4096  # rows per forward pass when evaluating and predicting
 _BATCHES_PER_GATHER = 32
 
 
@@ -216,10 +216,13 @@ def fit_network(
     settings: TrainSettings,
     device: torch.device,
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
+    train_rows: torch.Tensor | None = None,
 ) -> FitResult:
     """Train ``net`` in place and leave the weights of its best validation epoch.
 
     ``on_epoch`` is called after every epoch; returning False raises RunCancelled.
+    ``train_rows`` holds the positions of the rows of ``train`` to train on, so a
+    subset needs no copy of the features; None trains on every row.
     """
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -234,7 +237,10 @@ def fit_network(
     epoch = 0
     for epoch in range(1, settings.max_epochs + 1):
         net.train()
-        order = torch.randperm(len(train), generator=generator)
+        if train_rows is None:
+            order = torch.randperm(len(train), generator=generator)
+        else:
+            order = train_rows[torch.randperm(len(train_rows), generator=generator)]
         total, seen = 0.0, 0
         out_of_time = False
         for batch in _shuffled_batches(train, order, settings.batch_size, device):

@@ -152,3 +152,23 @@ def test_head_output_uses_own_units_only():
         hidden = torch.relu(shared @ hidden_weight.T + hidden_bias)
         expected = hidden @ output_weight.T + output_bias
         torch.testing.assert_close(output, expected)
+
+
+def test_train_rows_match_a_copied_subset():
+    labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
+    labels[::3, 0] = np.nan
+    data = _inputs(64, labels)
+    val = _inputs(16, labels[:16], 1)
+    rows = torch.arange(0, 64, 2)
+    subset = NetInputs(data.numeric[rows], data.categorical[rows], data.labels[rows])
+    settings = TrainSettings(
+        max_epochs=2, patience=5, batch_size=8, learning_rate=0.01, seed=0
+    )
+    device = torch.device("cpu")
+
+    by_positions, copied = _net(), _net()
+    fit_network(by_positions, _tasks(), data, val, settings, device, train_rows=rows)
+    fit_network(copied, _tasks(), subset, val, settings, device)
+
+    for name, weight in by_positions.state_dict().items():
+        assert torch.equal(weight, copied.state_dict()[name]), name

@@ -1,0 +1,35 @@
+"""Hand freed heap memory back to the operating system between run stages.
+
+glibc's allocator keeps freed blocks for reuse, so after a stage frees its large
+arrays the process can stay tens of megabytes larger than it needs to be, and
+the next stage's peak adds to that. ``malloc_trim`` releases those blocks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _malloc_trim():
+    """Return glibc's malloc_trim, or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError) as error:
+        logger.debug("malloc_trim unavailable (%s); freed memory stays cached", error)
+        return None
+
+
+def release_free_memory() -> None:
+    """Return the allocator's freed memory to the system; a no-op without glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
