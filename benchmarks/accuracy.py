@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
 TOLERANCE = 0.005  # ROC AUC points the shared model may trail LightGBM by
+MIN_CLASS_ROWS = 30  # test rows per class for the count that leaves out tiny test sets
 
 # Field names of census-income.sample, which has no header row. The first field is
 # the row index of the original file.
@@ -145,6 +146,7 @@ class TaskResult:
     difference_vs_lightgbm: dict[str, object]
     epochs: dict[str, object]
     labelled_test_rows: int
+    test_class_counts: list[int] = field(default_factory=list)
 
     @property
     def within_tolerance(self) -> bool | None:
@@ -241,17 +243,25 @@ def run_dataset(
                     ),
                 },
                 labelled_test_rows=task["labelled_test_rows"],
+                test_class_counts=task.get("test_class_counts", []),
             )
         )
     return DatasetResult(dataset, time.perf_counter() - started, len(frame), tasks)
 
 
-def share_within_tolerance(results: list[DatasetResult]) -> tuple[int, int]:
-    """Count binary tasks with both AUCs, and those within the tolerance."""
+def share_within_tolerance(
+    results: list[DatasetResult], min_class_rows: int = 0
+) -> tuple[int, int]:
+    """Count binary tasks with both AUCs, and those within the tolerance.
+
+    With ``min_class_rows``, only tasks with at least that many test rows of each
+    class are counted.
+    """
     judged = [
         task.within_tolerance
         for result in results
         for task in result.tasks
         if task.within_tolerance is not None
+        and min(task.test_class_counts or [0]) >= min_class_rows
     ]
     return sum(judged), len(judged)

@@ -51,6 +51,7 @@ SCHEMA_VERSION = 1
 _LIGHTGBM_STAGE_WEIGHT = 0.3
 _SCORING_STAGE_WEIGHT = 0.1
 _RUN_LOCK = threading.Lock()
+_FEW_TEST_ROWS = 10  # fewer test rows of a class than this get a warning
 
 
 @dataclass
@@ -340,7 +341,23 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
     }
     if task.kind != "regression":
         entry["correct_predictions"] = correct
+        entry["test_class_counts"] = np.bincount(
+            labels.astype(int), minlength=len(task.classes)
+        ).tolist()
     return entry
+
+
+def _few_test_rows_warning(entry: dict) -> str | None:
+    """Warn when a class has so few test rows that the task's metrics say little."""
+    counts = entry.get("test_class_counts")
+    if not counts or min(counts) >= _FEW_TEST_ROWS:
+        return None
+    rarest = int(np.argmin(counts))
+    return (
+        f"task {entry['name']!r} has only {counts[rarest]} test rows of class "
+        f"{entry['classes'][rarest]!r}, so its metrics and intervals rest on very "
+        "few rows: use more rows, or read its results as a rough guide"
+    )
 
 
 def _versions() -> dict:
@@ -451,9 +468,11 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     tracker.start("scoring")
     task_entries = []
     for i, task in enumerate(tasks):
-        task_entries.append(
-            _score_task(task, i, split.test, predictions, scales[i], config)
-        )
+        entry = _score_task(task, i, split.test, predictions, scales[i], config)
+        task_entries.append(entry)
+        few_rows = _few_test_rows_warning(entry)
+        if few_rows:
+            warnings.append(few_rows)
         tracker.update(i + 1, len(tasks))
     single_seconds = {name: fit.seconds for name, fit in single_fits.items()}
     fit_seconds = {

@@ -110,6 +110,30 @@ def test_run_rare_positives_gives_na_with_reason():
     assert rare["metrics"]["multitask"]["accuracy"] is not None
 
 
+def test_run_counts_test_rows_per_class(small_run):
+    _, metrics = small_run
+    clicked, segment, revenue = metrics["tasks"]
+
+    assert sum(clicked["test_class_counts"]) == clicked["labelled_test_rows"]
+    assert len(segment["test_class_counts"]) == len(segment["classes"])
+    assert sum(segment["test_class_counts"]) == segment["labelled_test_rows"]
+    assert "test_class_counts" not in revenue
+
+
+def test_run_warns_on_few_test_rows_of_a_class():
+    frame = related_tasks_frame(400)
+    frame["rare"] = "no"
+    frame.loc[::40, "rare"] = "yes"  # 10 rows in all, 2 of them test rows
+    config = _config(("clicked", "rare"), max_epochs=1)
+
+    metrics = run_comparison(frame, config).metrics
+
+    rare = metrics["tasks"][1]
+    assert rare["test_class_counts"][1] < 10
+    assert any("task 'rare' has only" in text for text in metrics["run"]["warnings"])
+    assert not any("task 'clicked'" in text for text in metrics["run"]["warnings"])
+
+
 def test_run_regression_in_billions_finite():
     frame = related_tasks_frame(300)
     frame["revenue"] = frame["revenue"] * 1e8 + 5e9
