@@ -138,9 +138,9 @@ def training_sections(sizes: Sizes, threads: int) -> list[Section]:
             "network (the epoch includes its pass over the validation rows). "
             "Allowed rows per second = batch size / the summed time of torch.matmul "
             "at every matrix product of one step (forward, input gradient and "
-            "weight gradient of each linear layer; the layer over the numeric "
-            "inputs has no input gradient), timed in the same run with the same "
-            "thread count. Target: at least 0.5."
+            "weight gradient of each linear layer). The layer over the numeric "
+            "inputs has no input gradient. The products are timed in the same run "
+            "with the same thread count. Target: at least 0.5."
         ),
         header=[
             "rows",
