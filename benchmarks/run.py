@@ -639,12 +639,12 @@ def accuracy_section(sizes: Sizes, threads: int) -> list[Section]:
             f"{verdict(share, 0.8, at_most=False)})",
         ]
     )
-    within_rich, judged_rich = accuracy.share_within_tolerance(
+    within_large, judged_large = accuracy.share_within_tolerance(
         results, accuracy.MIN_CLASS_ROWS
     )
     section.notes.append(
         f"Counting only the binary tasks with at least {accuracy.MIN_CLASS_ROWS} test "
-        f"rows of each class: {within_rich}/{judged_rich} within 0.005. The target "
+        f"rows of each class: {within_large}/{judged_large} within 0.005. The target "
         "above is judged on all binary tasks."
     )
     if share is not None and share < 0.8:

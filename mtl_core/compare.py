@@ -348,7 +348,7 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
 
 
 def _few_test_rows_warning(entry: dict) -> str | None:
-    """Warn when a class has so few test rows that the task's metrics say little."""
+    """Return a warning when a class has too few test rows for reliable metrics."""
     counts = entry.get("test_class_counts")
     if not counts or min(counts) >= _FEW_TEST_ROWS:
         return None

@@ -120,10 +120,10 @@ def test_run_counts_test_rows_per_class(small_run):
     assert "test_class_counts" not in revenue
 
 
-def test_run_warns_on_few_test_rows_of_a_class():
+def test_run_warns_on_rare_test_class():
     frame = related_tasks_frame(400)
     frame["rare"] = "no"
-    frame.loc[::40, "rare"] = "yes"  # 10 rows in all, 2 of them test rows
+    frame.loc[::40, "rare"] = "yes"  # 10 rows in all, so only a few test rows
     config = _config(("clicked", "rare"), max_epochs=1)
 
     metrics = run_comparison(frame, config).metrics

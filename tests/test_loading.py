@@ -315,9 +315,7 @@ def test_plain_and_dictionary_text_clean_alike(cells):
     # pyarrow.csv leaves some text columns as plain strings, which cleaning
     # dictionary-encodes itself; both forms must give the same column and notes.
     plain = pa.chunked_array([pa.array(cells[:3]), pa.array(cells[3:])])
-    encoded = pa.chunked_array(
-        [chunk.dictionary_encode() for chunk in plain.chunks]
-    )
+    encoded = pa.chunked_array([chunk.dictionary_encode() for chunk in plain.chunks])
     plain_column, plain_notes = clean_column("value", plain, "data.csv")
     encoded_column, encoded_notes = clean_column("value", encoded, "data.csv")
     assert plain_column.to_pylist() == encoded_column.to_pylist()
