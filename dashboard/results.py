@@ -22,6 +22,7 @@ from dashboard import state
 from dashboard.text import md, metric_name, number, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
+from mtl_core.class_counts import rare_test_class
 from mtl_core.report_content import (
     SAVINGS_TITLES,
     comparison_reason,
@@ -154,13 +155,24 @@ def verdict_sentence(task: dict, side: str) -> str:
         f"{signed(comparison.get('ci_high'))}"
     )
     if verdict == "separate_better":
-        return f"The shared model is **worse** than {other} on {name} ({detail})."
-    if verdict == "shared_better":
-        return f"The shared model is **better** than {other} on {name} ({detail})."
-    return (
-        f"No clear difference between the shared model and {other} on {name}, "
-        f"because the interval includes 0 ({detail})."
-    )
+        sentence = f"The shared model is **worse** than {other} on {name} ({detail})."
+    elif verdict == "shared_better":
+        sentence = f"The shared model is **better** than {other} on {name} ({detail})."
+    else:
+        sentence = (
+            f"No clear difference between the shared model and {other} on {name}, "
+            f"because the interval includes 0 ({detail})."
+        )
+    return sentence + _rare_class_remark(task)
+
+
+def _rare_class_remark(task: dict) -> str:
+    """Return a remark that the task's verdicts rest on very few rows, or ""."""
+    rare = rare_test_class(task)
+    if rare is None:
+        return ""
+    name, count = rare
+    return f" Only {count} test rows are of class {md(name)}, so this is a rough guide."
 
 
 def _losses(priced: dict) -> list[str]:
@@ -170,7 +182,8 @@ def _losses(priced: dict) -> list[str]:
         for side in SEPARATE_SIDES:
             comparison = (task.get("comparisons") or {}).get(side) or {}
             if comparison.get("verdict") == "separate_better":
-                losses.append(f"{md(task['name'])} (against {_OTHER[side]})")
+                rough = ", a rough guide" if rare_test_class(task) else ""
+                losses.append(f"{md(task['name'])} (against {_OTHER[side]}{rough})")
     return losses
 
 
@@ -213,8 +226,8 @@ def _metric_frame(task: dict) -> pd.DataFrame:
     for row in table.rows:
         key, primary, _ = row[0].partition(" (primary)")
         label = metric_name(key)
-        if label == key:  # a row such as "correct test predictions"
-            label = key.capitalize()
+        if label == key:  # already a display name, or "correct test predictions"
+            label = key[:1].upper() + key[1:]
         if primary:
             label += " (primary)"
         rows.append([label] + row[1:])

@@ -17,6 +17,7 @@ import sklearn
 import torch
 
 from mtl_core.bootstrap import compare_sides
+from mtl_core.class_counts import rare_class_caution
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN, select_features
@@ -51,7 +52,6 @@ SCHEMA_VERSION = 1
 _LIGHTGBM_STAGE_WEIGHT = 0.3
 _SCORING_STAGE_WEIGHT = 0.1
 _RUN_LOCK = threading.Lock()
-_FEW_TEST_ROWS = 10  # fewer test rows of a class than this get a warning
 
 
 @dataclass
@@ -347,19 +347,6 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
     return entry
 
 
-def _few_test_rows_warning(entry: dict) -> str | None:
-    """Return a warning when a class has too few test rows for reliable metrics."""
-    counts = entry.get("test_class_counts")
-    if not counts or min(counts) >= _FEW_TEST_ROWS:
-        return None
-    rarest = int(np.argmin(counts))
-    return (
-        f"task {entry['name']!r} has only {counts[rarest]} test rows of class "
-        f"{entry['classes'][rarest]!r}, so its metrics and intervals rest on very "
-        "few rows: use more rows, or read its results as a rough guide"
-    )
-
-
 def _versions() -> dict:
     return {
         "python": platform.python_version(),
@@ -470,8 +457,9 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     for i, task in enumerate(tasks):
         entry = _score_task(task, i, split.test, predictions, scales[i], config)
         task_entries.append(entry)
-        few_rows = _few_test_rows_warning(entry)
+        few_rows = rare_class_caution(entry)
         if few_rows:
+            logger.warning(few_rows)
             warnings.append(few_rows)
         tracker.update(i + 1, len(tasks))
     single_seconds = {name: fit.seconds for name, fit in single_fits.items()}

@@ -120,7 +120,7 @@ def test_run_counts_test_rows_per_class(small_run):
     assert "test_class_counts" not in revenue
 
 
-def test_run_warns_on_rare_test_class():
+def test_run_warns_on_rare_test_class(caplog):
     frame = related_tasks_frame(400)
     frame["rare"] = "no"
     frame.loc[::40, "rare"] = "yes"  # 10 rows in all, so only a few test rows
@@ -132,6 +132,7 @@ def test_run_warns_on_rare_test_class():
     assert rare["test_class_counts"][1] < 10
     assert any("task 'rare' has only" in text for text in metrics["run"]["warnings"])
     assert not any("task 'clicked'" in text for text in metrics["run"]["warnings"])
+    assert "task 'rare' has only" in caplog.text  # the CLI prints these log lines
 
 
 def test_run_regression_in_billions_finite():

@@ -6,6 +6,7 @@ bootstrap resamples and at most 30 LightGBM rounds, so a run takes seconds.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -576,3 +577,31 @@ def test_no_feature_left_blocks_training():
     errors = [visible_text(e) for e in at.error]
     assert any("No feature column is left" in e and "customer_id" in e for e in errors)
     assert not [b for b in at.button if b.key == "train" and not b.disabled]
+
+
+def test_metric_tables_use_display_names(trained):
+    at, _ = trained
+    names = {
+        name
+        for frame in at.dataframe
+        for name in frame.value.iloc[:, 0]
+        if isinstance(name, str)
+    }
+
+    assert "ROC AUC (primary)" in names
+    assert not any(name.startswith(("Roc ", "Pr auc", "Rmse")) for name in names)
+
+
+def test_verdict_on_rare_class_says_rough_guide(trained):
+    _, metrics = trained
+    task = copy.deepcopy(metrics["tasks"][0])
+    task["classes"] = ["no", "yes"]
+    task["test_class_counts"] = [190, 2]
+
+    sentence = verdict_sentence(task, "lightgbm")
+    plain = verdict_sentence(metrics["tasks"][0], "lightgbm")
+
+    assert sentence.endswith(
+        "Only 2 test rows are of class yes, so this is a rough guide."
+    )
+    assert "rough guide" not in plain

@@ -1,0 +1,31 @@
+"""Classes with too few test rows for a task's metrics to be more than a rough guide."""
+
+from __future__ import annotations
+
+FEW_TEST_ROWS = 10  # a class with fewer test rows than this gets a warning
+
+
+def rare_test_class(task: dict) -> tuple[str, int] | None:
+    """Return the name and test-row count of a task's rarest class below FEW_TEST_ROWS.
+
+    ``task`` is a task entry of metrics.json; None when it has no class counts or
+    every class has at least FEW_TEST_ROWS test rows.
+    """
+    counts = task.get("test_class_counts")
+    if not counts or min(counts) >= FEW_TEST_ROWS:
+        return None
+    rarest = counts.index(min(counts))
+    return str(task["classes"][rarest]), int(counts[rarest])
+
+
+def rare_class_caution(task: dict) -> str | None:
+    """Return a sentence saying the task's metrics rest on very few rows, or None."""
+    rare = rare_test_class(task)
+    if rare is None:
+        return None
+    name, count = rare
+    return (
+        f"task {task['name']!r} has only {count} test rows of class {name!r}, so its "
+        "metrics and intervals rest on very few rows: use more rows, or read its "
+        "results as a rough guide"
+    )
