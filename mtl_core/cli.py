@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "networks; 0 feeds numbers as scaled values only, which trains faster "
         "(default 16)",
     )
+    compare.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for the networks and LightGBM (default: all cores); 1 "
+        "keeps a run steady when other work shares the cores",
+    )
     compare.add_argument("--pdf", action="store_true", help="also write report.pdf")
     compare.add_argument("--verbose", action="store_true", help="log debug detail")
     return parser
@@ -154,6 +161,7 @@ def run_compare(args: argparse.Namespace) -> int:
         upkeep_per_model_month=args.upkeep_per_model_month,
         n_bootstrap=args.bootstrap,
         numeric_bins=args.numeric_bins,
+        threads=args.threads,
     )
     file_info = [vars(info) for info in loaded.files]
     result = run_comparison(loaded.frame, config, _progress_logger(), file_info)
@@ -181,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except RunCancelled as err:
         sys.stderr.write(f"error: {err}\n")
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        sys.stderr.write("error: stopped by the user before the run finished\n")
         return EXIT_CANCELLED
     except MtlError as err:
         sys.stderr.write(f"error: {err}\n")

@@ -53,7 +53,7 @@ class CompareConfig:
     device : str
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     threads : int or None
-        Torch CPU threads; None leaves torch's default.
+        CPU threads of torch and LightGBM; None leaves each library's default.
     """
 
     targets: tuple[TaskSpec, ...]
@@ -87,6 +87,8 @@ class CompareConfig:
         _check_range("numeric_bins", self.numeric_bins, 0, 256)
         if self.batch_size is not None:
             _check_range("batch_size", self.batch_size, 1, 1_000_000)
+        if self.threads is not None:
+            _check_range("threads", self.threads, 1, 1024)
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise InputError(
                 f"invalid time budget {self.time_budget_s!r}: give a number of seconds above 0"

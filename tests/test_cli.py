@@ -5,6 +5,7 @@ import sys
 import pytest
 from helpers_data import REPO, related_tasks_frame
 
+from mtl_core import cli
 from mtl_core.cli import main
 
 
@@ -48,6 +49,8 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         "50",
         "--numeric-bins",
         "4",
+        "--threads",
+        "1",
     )
     assert done.returncode == 0, done.stderr
     assert (out / "metrics.json").is_file()
@@ -56,6 +59,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert [task["name"] for task in metrics["tasks"]] == ["clicked", "revenue"]
     assert metrics["run"]["settings"]["numeric_bins"] == 4
+    assert metrics["run"]["settings"]["threads"] == 1
     assert "Shared multitask model" in done.stderr  # progress goes to stderr
     assert done.stdout == ""
 
@@ -75,6 +79,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
             ["--target", "clicked", "--numeric-bins", "-1"],
             "error: invalid numeric_bins -1",
         ),
+        (["--target", "clicked", "--threads", "0"], "error: invalid threads 0"),
         (
             ["--target", "clicked", "--price-per-hour", "-1"],
             "error: invalid price_per_hour -1.0",
@@ -91,6 +96,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
         "unknown-exclude",
         "zero-epochs",
         "negative-bins",
+        "zero-threads",
         "negative-price",
         "non-number",
     ],
@@ -176,3 +182,19 @@ def test_cli_folder_instead_of_file_exit_2(tmp_path, capsys):
         == 2
     )
     assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_cli_interrupt_one_line_exit_130(monkeypatch, capsys, small_csv, tmp_path):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_compare", interrupted)
+
+    status = main(
+        ["compare", str(small_csv), "--target", "clicked", "--out", str(tmp_path)]
+    )
+
+    assert status == 130
+    assert capsys.readouterr().err == (
+        "error: stopped by the user before the run finished\n"
+    )
