@@ -166,8 +166,25 @@ def select_features(
     roles: list[ColumnRole] = []
     excluded: list[ExcludedColumn] = []
     warnings: list[str] = []
+    derived = {task.column: task.name for task in tasks if task.name != task.column}
+    for task in tasks:
+        if task.column in frame.columns and looks_like_id(
+            frame[task.column], task.column
+        ):
+            warnings.append(
+                f"target {task.name!r} looks like an identifier (nearly every row has "
+                "its own value): predicting it is rarely useful, so check that it "
+                "is an outcome"
+            )
     for column in frame.columns:
         series = frame[column]
+        if column in derived and column not in {task.name for task in tasks}:
+            excluded.append(
+                ExcludedColumn(
+                    column, f"the target {derived[column]!r} is made from it"
+                )
+            )
+            continue
         if column in target_columns:
             continue
         if column in exclude:

@@ -205,3 +205,25 @@ def test_vocabulary_ties_keep_first_appearance(dtype):
     frame = pd.DataFrame({"colour": pd.Series(values, dtype=dtype)})
     prep = FeaturePreprocessor([ColumnRole("colour", "categorical")]).fit(frame)
     assert list(prep.categories_["colour"]) == ["b", "a", "c", "d"]
+
+
+def test_identifier_target_gets_warning():
+    frame = related_tasks_frame(200)
+    frame["customer_id"] = np.arange(200)
+
+    selection = _select(frame, ["clicked", "customer_id"])
+
+    assert any(
+        "target 'customer_id' looks like an identifier" in w for w in selection.warnings
+    )
+    assert not any("target 'clicked'" in w for w in selection.warnings)
+
+
+def test_derived_target_source_listed_as_excluded():
+    frame = related_tasks_frame(200)
+
+    selection = _select(frame, ["clicked", "revenue>0"])
+
+    reasons = {item.column: item.reason for item in selection.excluded}
+    assert reasons["revenue"] == "the target 'revenue>0' is made from it"
+    assert "revenue" not in [role.column for role in selection.roles]
