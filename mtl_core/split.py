@@ -89,7 +89,7 @@ def split_grouped_rows(
         Task(task.name, task.column, task.kind, task.classes, task.labels[first])
         for task in tasks
     ]
-    parts = split_rows(representatives, n_groups, test_fraction, val_fraction, seed)
+    parts = _split_rows(representatives, n_groups, test_fraction, val_fraction, seed)
     part_of_group = np.empty(n_groups, dtype=np.int8)
     for code, rows in enumerate((parts.train, parts.val, parts.test)):
         part_of_group[groups[first[rows]]] = code
@@ -100,13 +100,15 @@ def split_grouped_rows(
         "part of the split",
         n_duplicates,
     )
-    return Split(
+    split = Split(
         np.flatnonzero(row_parts == 0),
         np.flatnonzero(row_parts == 1),
         np.flatnonzero(row_parts == 2),
         parts.stratified_on,
         n_duplicates,
     )
+    _log_split(split)
+    return split
 
 
 def split_rows(
@@ -117,17 +119,28 @@ def split_rows(
     Stratification uses the binary task with the rarest class, so its few positives
     reach every part. When a class is too rare for that, the split is plain random.
     """
+    split = _split_rows(tasks, n_rows, test_fraction, val_fraction, seed)
+    _log_split(split)
+    return split
+
+
+def _split_rows(
+    tasks: list[Task], n_rows: int, test_fraction: float, val_fraction: float, seed: int
+) -> Split:
     strata, stratified_on = _strata(tasks)
     rows = np.arange(n_rows)
     rest, test = _cut(rows, test_fraction, strata, seed)
     val_share = val_fraction / (1.0 - test_fraction)
     train, val = _cut(rest, val_share, strata, seed + 1)
+    return Split(np.sort(train), np.sort(val), np.sort(test), stratified_on)
+
+
+def _log_split(split: Split) -> None:
     logger.info(
         "split %d rows: %d train, %d validation, %d test (stratified on %s)",
-        n_rows,
-        len(train),
-        len(val),
-        len(test),
-        stratified_on or "nothing",
+        len(split.train) + len(split.val) + len(split.test),
+        len(split.train),
+        len(split.val),
+        len(split.test),
+        split.stratified_on or "nothing",
     )
-    return Split(np.sort(train), np.sort(val), np.sort(test), stratified_on)

@@ -68,3 +68,21 @@ def test_grouped_split_without_copies_is_plain():
     plain = split_rows([task], 100, 0.2, 0.1, seed=2)
     assert np.array_equal(grouped.test, plain.test)
     assert grouped.n_duplicate_rows == 0
+
+
+def test_grouped_split_logs_row_counts(caplog):
+    from mtl_core.split import split_grouped_rows
+
+    groups = np.repeat(np.arange(100), 2)  # every row has one copy
+    task = _binary("y", np.arange(200) % 2)
+
+    with caplog.at_level("INFO", logger="mtl_core.split"):
+        split = split_grouped_rows([task], groups, 0.2, 0.1, seed=0)
+
+    logged = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("split")
+    ]
+    assert logged == [
+        f"split 200 rows: {len(split.train)} train, {len(split.val)} validation, "
+        f"{len(split.test)} test (stratified on y)"
+    ]
