@@ -177,9 +177,16 @@ def infer_kind(series: pd.Series) -> str:
 def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
     """Build a task from a spec, raising InputError when it cannot be trained."""
     if spec.column not in frame.columns:
+        source = frame.attrs.get("source_column")
+        choices = [c for c in frame.columns if c != source][:20]
+        derived = _LOOSE_COMPARISON.match(spec.column)
+        subject = (
+            f"column {derived['column']!r} of target {spec.column!r}"
+            if derived
+            else f"target column {spec.column!r}"
+        )
         raise InputError(
-            f"target column {spec.column!r} not found: choose one of "
-            f"{', '.join(repr(c) for c in list(frame.columns)[:20])}"
+            f"{subject} not found: choose one of {', '.join(repr(c) for c in choices)}"
         )
     series = frame[spec.column]
     if series.isna().all():

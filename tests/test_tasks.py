@@ -135,3 +135,16 @@ def test_spec_rejects_non_number_threshold():
         InputError, match="threshold 'abc' in target 'revenue>abc' is not a number"
     ):
         TaskSpec.parse("revenue>abc", columns=["revenue"])
+
+
+def test_missing_derived_column_named_alone():
+    frame = pd.DataFrame({"a": [1, 2, 3], "source_file": ["x.csv"] * 3})
+    frame.attrs["source_column"] = "source_file"
+
+    with pytest.raises(InputError) as caught:
+        resolve_task(frame, TaskSpec.parse("nosuch>0", list(frame.columns)))
+
+    message = str(caught.value)
+    assert message.startswith("column 'nosuch' of target 'nosuch>0' not found")
+    assert "'a'" in message
+    assert "source_file" not in message
