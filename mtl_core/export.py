@@ -116,8 +116,10 @@ def _csv_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         values = task.get("metrics") or {}
         unavailable = task.get("unavailable") or {}
+        intervals = task.get("metric_intervals") or {}
         for side in SIDES:
             side_values = values.get(side) or {}
+            low, high = (intervals.get(side) or [None, None])[:2]
             side_reasons = unavailable.get(side) or {}
             names = list(side_values) + [
                 m for m in side_reasons if m not in side_values
@@ -130,6 +132,12 @@ def _csv_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
                         "side": side,
                         "metric": metric,
                         "value": side_values.get(metric),
+                        # Intervals are bootstrapped for the primary metric only.
+                        **(
+                            {"ci_low": low, "ci_high": high}
+                            if metric == task.get("primary_metric")
+                            else {}
+                        ),
                         "note": side_reasons.get(metric),
                     }
                 )

@@ -240,3 +240,21 @@ def test_write_outputs_pdf(tmp_path):
     paths = write_outputs(make_metrics(), tmp_path, pdf=True, chart_images=False)
     assert paths["pdf"].name == "report.pdf"
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
+
+
+def test_csv_primary_metric_rows_carry_intervals():
+    metrics = make_metrics()
+    task = metrics["tasks"][0]
+    rows = read_csv(metrics_to_csv(metrics))
+    header = rows[0]
+    low, high = header.index("ci_low"), header.index("ci_high")
+
+    for row in rows[1:]:
+        if row[0] != "metric" or row[1] != task["name"]:
+            continue
+        side = row[header.index("side")]
+        if row[header.index("metric")] == task["primary_metric"]:
+            expected = task["metric_intervals"][side]
+            assert [float(row[low]), float(row[high])] == expected
+        else:
+            assert row[low] == row[high] == ""
