@@ -76,9 +76,9 @@ def prepare(
     split = split_rows(
         tasks, len(frame), defaults.test_fraction, defaults.val_fraction, seed
     )
-    preprocessor = FeaturePreprocessor(selection.roles).fit(frame.iloc[split.train])
-    train = preprocessor.transform(frame.iloc[split.train])
-    val = preprocessor.transform(frame.iloc[split.val])
+    preprocessor = FeaturePreprocessor(selection.roles).fit(frame, split.train)
+    train = preprocessor.transform(frame, split.train)
+    val = preprocessor.transform(frame, split.val)
     n_numeric_sources = len(preprocessor.numeric_columns_)
     n_categorical = len(preprocessor.categorical_columns)
     return PreparedData(

@@ -36,8 +36,8 @@ class CompareConfig:
     dropout : float
         Dropout rate in the trunk.
     numeric_bins : int
-        Quantile bins of the piecewise-linear encoding of each numeric input; 0
-        feeds numbers to the networks as scaled values only.
+        Quantile bins of the piecewise-linear encoding of each numeric input. With
+        0 the networks get each number as its scaled value only.
     learning_rate : float
         AdamW learning rate.
     test_fraction, val_fraction : float
@@ -53,7 +53,7 @@ class CompareConfig:
     device : str
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     threads : int or None
-        CPU threads of torch and LightGBM; None leaves each library's default.
+        CPU threads of torch and LightGBM. None leaves each library's default.
     """
 
     targets: tuple[TaskSpec, ...]

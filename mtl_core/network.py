@@ -89,9 +89,6 @@ class TaskHeads(nn.Module):
             self.output.weight.uniform_(-bound, bound).mul_(mask)
             self.output.bias.uniform_(-bound, bound)
 
-    def __len__(self) -> int:
-        return len(self.head_outputs)
-
     def rows_of(self, index: int) -> slice:
         """Return the hidden units of head ``index``."""
         return slice(index * self.head_size, (index + 1) * self.head_size)

@@ -351,15 +351,18 @@ def test_downloads_after_price_change(trained, media_managers):
 def test_new_results_rebuild_figures():
     from fixtures_metrics import make_metrics
 
+    def show(metrics: dict) -> None:
+        at.session_state[state.RESULTS] = {
+            "metrics": metrics,
+            "run_key": "hand-built",
+            "description": {"data_label": "bank-full.csv"},
+        }
+        at.run()
+        assert not at.exception
+
     at = new_app()
     metrics = make_metrics()
-    at.session_state[state.RESULTS] = {
-        "metrics": metrics,
-        "run_key": "hand-built",
-        "description": {"data_label": "bank-full.csv"},
-    }
-    at.run()
-    assert not at.exception
+    show(metrics)
     task = metrics["tasks"][0]
     metric = task["primary_metric"]
     shared = SIDE_LABELS["multitask"]
@@ -372,13 +375,7 @@ def test_new_results_rebuild_figures():
     assert shared_bar() == pytest.approx(task["metrics"]["multitask"][metric])
     changed = make_metrics()
     changed["tasks"][0]["metrics"]["multitask"][metric] = 0.123
-    at.session_state[state.RESULTS] = {
-        "metrics": changed,
-        "run_key": "hand-built",
-        "description": {"data_label": "bank-full.csv"},
-    }
-    at.run()
-    assert not at.exception
+    show(changed)
     assert shared_bar() == pytest.approx(0.123)
 
 
@@ -592,7 +589,7 @@ def test_metric_tables_use_display_names(trained):
     assert not any(name.startswith(("Roc ", "Pr auc", "Rmse")) for name in names)
 
 
-def test_verdict_on_rare_class_says_rough_guide(trained):
+def test_rare_class_verdict_rough_guide(trained):
     _, metrics = trained
     task = copy.deepcopy(metrics["tasks"][0])
     task["classes"] = ["no", "yes"]

@@ -219,7 +219,7 @@ def test_identifier_target_gets_warning():
     assert not any("target 'clicked'" in w for w in selection.warnings)
 
 
-def test_derived_target_source_listed_as_excluded():
+def test_derived_target_source_excluded():
     frame = related_tasks_frame(200)
 
     selection = _select(frame, ["clicked", "revenue>0"])

@@ -29,7 +29,7 @@ def test_edges_merge_repeated_quantiles():
     assert list(edges[0]) == [0.0, 1.0, 2.0, 5.0]
 
 
-def test_encoding_positions_inside_and_outside_the_bins():
+def test_encoding_inside_and_outside_bins():
     edges = [np.array([0.0, 1.0, 3.0], np.float32)]
     encoding = PiecewiseLinearEncoding(edges, n_bins=4)
     numeric = torch.tensor([[-1.0], [0.5], [2.0], [9.0]])

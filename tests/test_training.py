@@ -22,6 +22,16 @@ def _inputs(n_rows, labels, seed=0):
     )
 
 
+def _settings(max_epochs: int, batch_size: int, seed: int) -> TrainSettings:
+    return TrainSettings(
+        max_epochs=max_epochs,
+        patience=5,
+        batch_size=batch_size,
+        learning_rate=0.01,
+        seed=seed,
+    )
+
+
 def _net():
     torch.manual_seed(0)
     return SharedTrunkNet(4, [3], [1, 1], hidden_sizes=(8,), head_size=4, dropout=0.0)
@@ -49,9 +59,7 @@ def test_row_missing_one_label_trains_other_head():
     net = _net()
     before = [p.detach().clone() for p in net.heads.parameters_of(1)]
     labels = np.column_stack([np.full(64, np.nan), np.linspace(-1, 1, 64)])
-    settings = TrainSettings(
-        max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0
-    )
+    settings = _settings(max_epochs=2, batch_size=16, seed=0)
     fit_network(
         net,
         _tasks(),
@@ -66,9 +74,7 @@ def test_row_missing_one_label_trains_other_head():
 
 def test_fit_repeats_exactly_with_seed():
     labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
-    settings = TrainSettings(
-        max_epochs=3, patience=5, batch_size=16, learning_rate=0.01, seed=3
-    )
+    settings = _settings(max_epochs=3, batch_size=16, seed=3)
     weights = []
     for _ in range(2):
         net = _net()
@@ -120,9 +126,7 @@ def test_heads_stay_block_diagonal_in_training():
         Task("c", "c", "regression", None, np.zeros(1)),
     ]
     labels = np.column_stack([np.arange(64) % 2, np.arange(64) % 3, np.ones(64)])
-    settings = TrainSettings(
-        max_epochs=2, patience=5, batch_size=16, learning_rate=0.01, seed=0
-    )
+    settings = _settings(max_epochs=2, batch_size=16, seed=0)
 
     fit_network(
         net,
@@ -161,9 +165,7 @@ def test_train_rows_match_a_copied_subset():
     val = _inputs(16, labels[:16], 1)
     rows = torch.arange(0, 64, 2)
     subset = NetInputs(data.numeric[rows], data.categorical[rows], data.labels[rows])
-    settings = TrainSettings(
-        max_epochs=2, patience=5, batch_size=8, learning_rate=0.01, seed=0
-    )
+    settings = _settings(max_epochs=2, batch_size=8, seed=0)
     device = torch.device("cpu")
 
     by_positions, copied = _net(), _net()
