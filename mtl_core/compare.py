@@ -271,6 +271,7 @@ def _train_boosters(tasks, frame, rows, labels, preprocessor, config, tracker):
             binned = bin_features(raw_train, categorical_positions, config.threads)
             binning_seconds = time.perf_counter() - started
             del raw_train
+            release_free_memory()
             raw_val = preprocessor.raw_features(frame, rows["val"])
             raw_test = preprocessor.raw_features(frame, rows["test"])
         model = fit_lightgbm(
@@ -407,6 +408,8 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     split = split_grouped_rows(
         tasks, groups, config.test_fraction, config.val_fraction, config.seed
     )
+    # Task labels, feature checks and the split leave freed blocks behind.
+    release_free_memory()
     warnings = list(selection.warnings)
     if split.n_duplicate_rows:
         warnings.append(
