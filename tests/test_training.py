@@ -3,7 +3,13 @@ import torch
 
 from mtl_core.network import SharedTrunkNet, TaskHeads
 from mtl_core.tasks import Task
-from mtl_core.training import NetInputs, TaskLosses, TrainSettings, fit_network
+from mtl_core.training import (
+    NetInputs,
+    TaskLosses,
+    TrainSettings,
+    _shuffled_batches,
+    fit_network,
+)
 
 
 def _tasks():
@@ -174,3 +180,19 @@ def test_train_rows_match_a_copied_subset():
 
     for name, weight in by_positions.state_dict().items():
         assert torch.equal(weight, copied.state_dict()[name]), name
+
+
+def test_batches_follow_the_order_and_reuse_one_buffer():
+    data = _inputs(300, np.arange(600, dtype=float).reshape(300, 2))
+    order = torch.randperm(300, generator=torch.Generator().manual_seed(3))
+    pointers, numeric, labels = set(), [], []
+
+    # 300 rows in batches of 4, gathered 32 batches (128 rows) at a time.
+    for batch in _shuffled_batches(data, order, 4, torch.device("cpu")):
+        pointers.add(batch.numeric.untyped_storage().data_ptr())
+        numeric.append(batch.numeric.clone())
+        labels.append(batch.labels.clone())
+
+    assert torch.equal(torch.cat(numeric), data.numeric[order])
+    assert torch.equal(torch.cat(labels), data.labels[order])
+    assert len(pointers) == 1
