@@ -35,25 +35,31 @@ def quantile_edges(numeric: np.ndarray, n_bins: int) -> list[np.ndarray]:
 
 
 class PiecewiseLinearEncoding(nn.Module):
-    """Map each binned column to ``n_bins`` values in [0, 1], one per bin.
+    """Map each binned column to one value in [0, 1] per bin it has.
 
-    Columns without edges are left out of the output. Bins a column lacks (where
-    quantiles coincide) are padded with zeros, so every binned column takes
-    ``n_bins`` outputs.
+    Columns without edges are left out of the output. A column keeps at most
+    ``n_bins`` bins; one whose quantiles coincide (a count with few distinct
+    values) has fewer and takes only as many outputs, so no output is a constant
+    0 that the first layer would multiply for nothing.
     """
 
     def __init__(self, edges: list[np.ndarray], n_bins: int) -> None:
         super().__init__()
-        binned = [j for j, e in enumerate(edges) if e.size >= 3]
-        lower = np.zeros((len(binned), n_bins), np.float32)
-        inverse_width = np.zeros((len(binned), n_bins), np.float32)
-        for row, j in enumerate(binned):
-            e = edges[j][: n_bins + 1]
-            lower[row, : e.size - 1] = e[:-1]
-            inverse_width[row, : e.size - 1] = 1.0 / np.diff(e)
-        self.register_buffer("columns", torch.tensor(binned, dtype=torch.long))
-        self.register_buffer("lower", torch.from_numpy(lower))
-        self.register_buffer("inverse_width", torch.from_numpy(inverse_width))
+        columns: list[int] = []
+        lower: list[np.ndarray] = [np.empty(0, np.float32)]
+        inverse_width: list[np.ndarray] = [np.empty(0, np.float32)]
+        for j, column_edges in enumerate(edges):
+            if column_edges.size < 3:
+                continue
+            kept = column_edges[: n_bins + 1].astype(np.float32)
+            columns += [j] * (kept.size - 1)
+            lower.append(kept[:-1])
+            inverse_width.append(1.0 / np.diff(kept))
+        self.register_buffer("columns", torch.tensor(columns, dtype=torch.long))
+        self.register_buffer("lower", torch.from_numpy(np.concatenate(lower)))
+        self.register_buffer(
+            "inverse_width", torch.from_numpy(np.concatenate(inverse_width))
+        )
 
     @property
     def n_outputs(self) -> int:
@@ -63,5 +69,5 @@ class PiecewiseLinearEncoding(nn.Module):
         if self.n_outputs == 0:
             return numeric[:, :0]
         # The inputs and bins need no gradient, so the steps can work in place.
-        position = numeric[:, self.columns].unsqueeze(2) - self.lower
-        return position.mul_(self.inverse_width).clamp_(0.0, 1.0).flatten(1)
+        position = torch.index_select(numeric, 1, self.columns).sub_(self.lower)
+        return position.mul_(self.inverse_width).clamp_(0.0, 1.0)

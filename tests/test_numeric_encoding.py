@@ -36,14 +36,26 @@ def test_encoding_inside_and_outside_bins():
 
     encoded = encoding(numeric)
 
-    # Two real bins, [0, 1] and [1, 3], then two padded bins that stay 0.
-    expected = [
-        [0.0, 0.0, 0.0, 0.0],
-        [0.5, 0.0, 0.0, 0.0],
-        [1.0, 0.5, 0.0, 0.0],
-        [1.0, 1.0, 0.0, 0.0],
-    ]
+    # Two bins, [0, 1] and [1, 3]: the column has fewer edges than n_bins allows.
+    expected = [[0.0, 0.0], [0.5, 0.0], [1.0, 0.5], [1.0, 1.0]]
     np.testing.assert_allclose(encoded.numpy(), expected)
+
+
+def test_encoding_outputs_per_column_bins():
+    edges = [
+        np.array([0.0, 1.0, 2.0], np.float32),
+        np.array([0.0, 10.0, 20.0, 30.0, 40.0], np.float32),
+        np.array([5.0, 6.0, 7.0, 8.0], np.float32),
+    ]
+    encoding = PiecewiseLinearEncoding(edges, n_bins=3)
+
+    encoded = encoding(torch.tensor([[1.5, 35.0, 6.5]]))
+
+    # 2 bins, then 3 of the 4 bins (n_bins caps them), then 3 bins.
+    assert encoding.n_outputs == 8
+    np.testing.assert_allclose(
+        encoded.numpy(), [[1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0]]
+    )
 
 
 def test_encoding_leaves_out_columns_without_edges():
@@ -75,5 +87,5 @@ def test_bins_stay_with_the_network_state():
 
     state = net.state_dict()
 
-    assert state["encoding.lower"].tolist() == [[0.0, 1.0]]
-    assert state["encoding.inverse_width"].tolist() == [[1.0, 1.0]]
+    assert state["encoding.lower"].tolist() == [0.0, 1.0]
+    assert state["encoding.inverse_width"].tolist() == [1.0, 1.0]
