@@ -56,8 +56,10 @@ class FastDropout(nn.Module):
         n_words = -(-inputs.numel() // 4)
         bits = np.random.PCG64(seed).random_raw(n_words).view(np.int16)
         slices = torch.from_numpy(bits[: inputs.numel()]).to(inputs.device)
-        keep = slices.view(inputs.shape) >= self._threshold
-        return inputs.mul(keep).mul_(self._scale)
+        # A float mask with the scale in it: multiplying by a bool mask converts
+        # it to float in the forward and again in the backward pass.
+        keep = (slices.view(inputs.shape) >= self._threshold).to(inputs.dtype)
+        return inputs * keep.mul_(self._scale)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from mtl_core.network import SharedTrunkNet, TaskHeads
+from mtl_core.network import FastDropout, SharedTrunkNet, TaskHeads
 from mtl_core.tasks import Task
 from mtl_core.training import (
     NetInputs,
@@ -182,7 +182,7 @@ def test_train_rows_match_a_copied_subset():
         assert torch.equal(weight, copied.state_dict()[name]), name
 
 
-def test_batches_follow_the_order_and_reuse_one_buffer():
+def test_batches_reuse_one_buffer():
     data = _inputs(300, np.arange(600, dtype=float).reshape(300, 2))
     order = torch.randperm(300, generator=torch.Generator().manual_seed(3))
     pointers, numeric, labels = set(), [], []
@@ -196,3 +196,20 @@ def test_batches_follow_the_order_and_reuse_one_buffer():
     assert torch.equal(torch.cat(numeric), data.numeric[order])
     assert torch.equal(torch.cat(labels), data.labels[order])
     assert len(pointers) == 1
+
+
+def test_dropout_mask_rate_and_scale():
+    dropout = FastDropout(0.1)
+    inputs = torch.ones(2000, 100, requires_grad=True)
+
+    torch.manual_seed(0)
+    outputs = dropout(inputs)
+    outputs.sum().backward()
+
+    kept = outputs != 0
+    assert 0.09 < 1 - kept.float().mean().item() < 0.11
+    assert torch.all(outputs[kept] == torch.tensor(1 / 0.9))
+    assert torch.equal(inputs.grad, outputs.detach())
+    torch.manual_seed(0)
+    assert torch.equal(dropout(inputs), outputs)
+    assert dropout.eval()(inputs) is inputs
