@@ -89,12 +89,17 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     label = file_tables[0].name if len(file_tables) == 1 else None
     semicolons = all(table.info.delimiter == ";" for table in file_tables)
     cleaned, value_notes = clean_table(combined, label, semicolons)
-    frame = cleaned.to_pandas(types_mapper=_pandas_type)
     n_rows = [file_table.table.num_rows for file_table in file_tables]
     notes = [note for file_table in file_tables for note in file_table.notes]
     files = [file_table.info for file_table in file_tables]
     n_files = len(file_tables)
-    del combined, cleaned, file_tables
+    del combined, file_tables
+    # One column at a time, each Arrow column freed once converted, so the cleaned
+    # table and the frame are not both whole in memory.
+    frame = cleaned.to_pandas(
+        types_mapper=_pandas_type, self_destruct=True
+    )
+    del cleaned
     # Arrow's allocator keeps freed buffers for reuse; hand them back to the system
     # so the parsed text does not stay resident beside the frame.
     pa.default_memory_pool().release_unused()
