@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--numeric-bins",
         type=int,
         default=16,
-        help="quantile bins of each number's piecewise-linear encoding in the "
-        "networks; 0 feeds numbers as scaled values only, which trains faster "
+        help="most quantile bins of each number's piecewise-linear encoding in "
+        "the networks; 0 feeds numbers as scaled values only, which trains faster "
         "(default 16)",
     )
     compare.add_argument(
