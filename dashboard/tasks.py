@@ -329,7 +329,7 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     for warning in selection.warnings:
         st.warning(f"Check before training: {md(warning)}.")
     st.caption(
-        f"{len(selection.roles)} columns are used as features: "
+        f"Features ({len(selection.roles)}): "
         + ", ".join(md(role.column) for role in selection.roles)
     )
     return TaskChoice(specs, list(exclude), tasks, selection)

@@ -16,6 +16,7 @@ from dashboard.tasks import TaskChoice
 from dashboard.text import md, seconds
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
+from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
 
@@ -203,9 +204,9 @@ def train_section(entry: dict | None, choice: TaskChoice | None, settings: Setti
     if config is not None:
         n_tasks = len(choice.tasks)
         st.write(
-            f"Trains 1 shared network for the {n_tasks} tasks, then {n_tasks} "
-            f"single-task network{'s' if n_tasks != 1 else ''} and {n_tasks} LightGBM "
-            f"model{'s' if n_tasks != 1 else ''}, all on the same "
+            f"Trains 1 shared network for the {counted(n_tasks, 'task')}, then "
+            f"{counted(n_tasks, 'single-task network')} and "
+            f"{counted(n_tasks, 'LightGBM model')}, all on the same "
             f"{1 - config.test_fraction - config.val_fraction:.0%} of the rows, and "
             f"scores them on the same {config.test_fraction:.0%} of test rows."
         )

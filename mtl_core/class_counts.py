@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mtl_core.plural import counted
+
 FEW_TEST_ROWS = 10  # a class with fewer test rows than this gets a warning
 
 
@@ -25,7 +27,7 @@ def rare_class_caution(task: dict) -> str | None:
         return None
     name, count = rare
     return (
-        f"task {task['name']!r} has only {count} test rows of class {name!r}, so its "
-        "metrics and intervals rest on very few rows: use more rows, or read its "
-        "results as a rough guide"
+        f"task {task['name']!r} has only {counted(count, 'test row')} of class "
+        f"{name!r}, so its metrics and intervals rest on very few rows: use more "
+        "rows, or read its results as a rough guide"
     )

@@ -31,6 +31,7 @@ from mtl_core.metrics import (
 )
 from mtl_core.network import SharedTrunkNet
 from mtl_core.numeric_encoding import quantile_edges
+from mtl_core.plural import counted
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
@@ -412,10 +413,15 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     release_free_memory()
     warnings = list(selection.warnings)
     if split.n_duplicate_rows:
+        copies = (
+            "is an exact copy of another row"
+            if split.n_duplicate_rows == 1
+            else "are exact copies of other rows"
+        )
         warnings.append(
-            f"{split.n_duplicate_rows} rows are exact copies of other rows; each copy "
-            "was kept in the same part of the split as its original, so no test row "
-            "was seen in training"
+            f"{counted(split.n_duplicate_rows, 'row')} {copies}; each copy was kept in "
+            "the same part of the split as its original, so no test row was seen in "
+            "training"
         )
     rows = {"train": split.train, "val": split.val, "test": split.test}
     # Rows are laid out train, then validation, then test, so that each part of a

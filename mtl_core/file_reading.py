@@ -40,6 +40,7 @@ from mtl_core.csv_sniff import (
 from mtl_core.errors import InputError
 from mtl_core.header import clean_header, find_header_like_data
 from mtl_core.load_records import FileInfo, LoadNote
+from mtl_core.plural import counted
 
 _EXCEL_SEPARATOR_LINE = re.compile(rb'^"?(sep=[,;\t|])"?(\r\n|\n|\r)')
 logger = logging.getLogger(__name__)
@@ -354,7 +355,7 @@ def _note_parsing(
 
 
 def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+    return counted(count, "row")
 
 
 def _have(count: int) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mtl_core.errors import InputError
+from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def _check_trainable(task: Task) -> None:
     labelled = task.labels[task.labelled]
     if len(labelled) < 10:
         raise InputError(
-            f"target {task.name!r} has only {len(labelled)} labelled rows: "
+            f"target {task.name!r} has only {counted(len(labelled), 'labelled row')}: "
             "at least 10 are needed to train and test"
         )
     if task.kind == "regression":
