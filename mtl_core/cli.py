@@ -169,7 +169,28 @@ def run_compare(args: argparse.Namespace) -> int:
     paths = write_outputs(result.metrics, args.out, pdf=args.pdf)
     for name, path in paths.items():
         logger.info("wrote %s: %s", name, path)
+    sys.stdout.write(results_summary(result.metrics))
     return EXIT_OK
+
+
+def results_summary(metrics: dict) -> str:
+    """Return the run's verdicts, one sentence each, and each savings result.
+
+    The same sentences as the report's findings, for the terminal.
+    """
+    from mtl_core.report_content import findings, savings_figures, summary_sentence
+
+    lines = [summary_sentence(metrics)]
+    lines += [f"- {finding.text}" for finding in findings(metrics)]
+    lines.append("Savings:")
+    for figure in savings_figures(metrics):
+        results = [
+            f"{label.removeprefix('Result: ')} {value}"
+            for label, value in figure.rows
+            if label.startswith("Result")
+        ]
+        lines.append(f"- {figure.title}: {'; '.join(results)}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,8 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    # fontTools logs each font subset it writes into a PDF; that is noise here.
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # fontTools logs each font subset it writes into a PDF, and kaleido and
+    # choreographer each step of the Chromium session that draws its charts.
+    for name in ("fontTools", "kaleido", "choreographer"):
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if args.verbose and name != "fontTools" else logging.WARNING
+        )
     try:
         return run_compare(args)
     except InputError as err:

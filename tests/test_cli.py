@@ -1,4 +1,5 @@
 import json
+import logging
 import subprocess
 import sys
 
@@ -61,7 +62,19 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
     assert metrics["run"]["settings"]["numeric_bins"] == 4
     assert metrics["run"]["settings"]["threads"] == 1
     assert "Shared multitask model" in done.stderr  # progress goes to stderr
-    assert done.stdout == ""
+    summary = done.stdout.splitlines()
+    assert summary[0].startswith("Of 4 comparisons, the shared model was better in ")
+    assert summary[1].startswith("- On clicked, ")
+    assert "- Cost reduction: shared_run_cost " in done.stdout
+    assert "Shared multitask model" not in done.stdout
+
+
+def test_cli_quiets_chart_export_logs(tmp_path):
+    args = ["compare", str(tmp_path / "absent.csv"), "--target", "y"]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+
+    for name in ("kaleido", "choreographer", "fontTools"):
+        assert logging.getLogger(name).level == logging.WARNING, name
 
 
 @pytest.mark.parametrize(
