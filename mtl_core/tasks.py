@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 50
+_LISTED_COLUMNS = 20  # columns named in a "not found" message
 _POSITIVE_WORDS = {"1", "true", "yes", "y", "t", "positive", "churn", "clicked"}
 _DERIVED = re.compile(
     r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$"
@@ -175,20 +177,36 @@ def infer_kind(series: pd.Series) -> str:
     return "multiclass"
 
 
+def _column_hint(requested: str, columns: list[str]) -> str:
+    """Suggest the columns closest to ``requested``, then list the first columns."""
+    close = [c for c in columns if c.casefold() == requested.casefold()]
+    close += [
+        c
+        for c in difflib.get_close_matches(requested, columns, n=3, cutoff=0.8)
+        if c not in close
+    ]
+    first_columns = columns[:_LISTED_COLUMNS]
+    listed = ", ".join(repr(c) for c in first_columns)
+    if len(columns) > len(first_columns):
+        listed += f" and {len(columns) - len(first_columns)} more"
+    if close:
+        return f"did you mean {' or '.join(repr(c) for c in close)}? Columns: {listed}"
+    return f"choose one of {listed}"
+
+
 def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
     """Build a task from a spec, raising InputError when it cannot be trained."""
     if spec.column not in frame.columns:
         source = frame.attrs.get("source_column")
-        choices = [c for c in frame.columns if c != source][:20]
         derived = _LOOSE_COMPARISON.match(spec.column)
         subject = (
             f"column {derived['column']!r} of target {spec.column!r}"
             if derived
             else f"target column {spec.column!r}"
         )
-        raise InputError(
-            f"{subject} not found: choose one of {', '.join(repr(c) for c in choices)}"
-        )
+        requested = derived["column"] if derived else spec.column
+        columns = [str(c) for c in frame.columns if c != source]
+        raise InputError(f"{subject} not found: {_column_hint(requested, columns)}")
     series = frame[spec.column]
     if series.isna().all():
         raise InputError(

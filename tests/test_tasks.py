@@ -90,6 +90,18 @@ def test_unknown_target_names_choices():
         resolve_tasks(frame, [TaskSpec("zz")])
 
 
+def test_unknown_target_suggests_other_case():
+    columns = [f"col_{i}" for i in range(22)] + ["Churn"]
+    frame = pd.DataFrame({column: [0, 1] for column in columns})
+
+    with pytest.raises(InputError) as error:
+        resolve_tasks(frame, [TaskSpec("churn")])
+
+    message = str(error.value)
+    assert "target column 'churn' not found: did you mean 'Churn'?" in message
+    assert message.endswith("'col_19' and 3 more")
+
+
 def test_one_class_task_skipped_others_kept():
     frame = pd.DataFrame({"same": ["x"] * 20, "y": ["a", "b"] * 10})
     tasks, skipped = resolve_tasks(frame, [TaskSpec("same"), TaskSpec("y")])
