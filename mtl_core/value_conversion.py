@@ -131,14 +131,14 @@ def convert_values(
 
     booleans = _as_booleans(present)
     if booleans is not None:
-        array, true_spellings = booleans
+        array, spellings = booleans
         n_values = weighted_sum(keep, counts)
-        true_text = "/".join(sorted(true_spellings))
-        notes.add(
-            "boolean",
-            f"read {cells(n_values)} as booleans, with {true_text} as True",
-            n_values,
+        mapping = ", ".join(
+            f"{'/'.join(sorted(spellings[flag]))} as {flag}"
+            for flag in (True, False)
+            if spellings[flag]
         )
+        notes.add("boolean", f"read {cells(n_values)} as booleans: {mapping}", n_values)
         notes.missing(missing)
         return _scatter(array, keep)
 
@@ -277,8 +277,13 @@ def _note_numbers(
         )
 
 
-def _as_booleans(present: pa.Array) -> tuple[pa.Array, set[str]] | None:
-    """Return booleans when every value spells one true/false pair, else None."""
+def _as_booleans(
+    present: pa.Array,
+) -> tuple[pa.Array, dict[bool, set[str]]] | None:
+    """Return booleans when every value spells one true/false pair, else None.
+
+    The spellings found are returned per value, for the note.
+    """
     if len(present) > MAX_BOOLEAN_SPELLINGS:
         return None
     spellings = present.to_pylist()
@@ -288,8 +293,10 @@ def _as_booleans(present: pa.Array) -> tuple[pa.Array, set[str]] | None:
     if not lowered <= _TRUE_WORDS | _FALSE_WORDS:
         return None
     flags = [spelling.lower() in _TRUE_WORDS for spelling in spellings]
-    true_spellings = {s for s, flag in zip(spellings, flags, strict=True) if flag}
-    return pa.array(flags, type=pa.bool_()), true_spellings or {"true"}
+    found: dict[bool, set[str]] = {True: set(), False: set()}
+    for spelling, flag in zip(spellings, flags, strict=True):
+        found[flag].add(spelling)
+    return pa.array(flags, type=pa.bool_()), found
 
 
 def may_change(values: pa.Array) -> bool:

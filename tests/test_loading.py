@@ -229,6 +229,23 @@ def test_booleans_parsed(tmp_path, cells, expected):
     )
 
 
+@pytest.mark.parametrize(
+    ("cells", "mapping"),
+    [
+        (["Yes", "No", "no"], "Yes as True, No/no as False"),
+        (["No", "No"], "No as False"),
+    ],
+    ids=["both", "false-only"],
+)
+def test_boolean_note_names_spellings(tmp_path, cells, mapping):
+    loaded = load_text(
+        tmp_path, "flag,id\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))
+    )
+
+    message = notes_of(loaded, "boolean", "flag")[0].message
+    assert message.endswith(f"as booleans: {mapping}."), message
+
+
 def test_yes_no_unknown_stays_category(tmp_path):
     loaded = load_text(tmp_path, "housing\nyes\nno\nunknown\n")
     assert values(loaded, "housing") == ["yes", "no", "unknown"]
