@@ -23,6 +23,7 @@ from dashboard.text import md, metric_name, number, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
 from mtl_core.class_counts import rare_test_class
+from mtl_core.plural import counted
 from mtl_core.report_content import (
     SAVINGS_TITLES,
     comparison_reason,
@@ -172,18 +173,24 @@ def _rare_class_remark(task: dict) -> str:
     if rare is None:
         return ""
     name, count = rare
-    return f" Only {count} test rows are of class {md(name)}, so this is a rough guide."
+    rows = f"{counted(count, 'test row')} {'is' if count == 1 else 'are'}"
+    return f" Only {rows} of class {md(name)}, so this is a rough guide."
 
 
 def _losses(priced: dict) -> list[str]:
-    """Return "task (vs model)" for every comparison the shared model loses."""
+    """Return "task (against models)" for every task where the shared model loses."""
     losses = []
     for task in priced["tasks"]:
-        for side in SEPARATE_SIDES:
-            comparison = (task.get("comparisons") or {}).get(side) or {}
-            if comparison.get("verdict") == "separate_better":
-                rough = ", a rough guide" if rare_test_class(task) else ""
-                losses.append(f"{md(task['name'])} (against {_OTHER[side]}{rough})")
+        winners = [
+            _OTHER[side]
+            for side in SEPARATE_SIDES
+            if ((task.get("comparisons") or {}).get(side) or {}).get("verdict")
+            == "separate_better"
+        ]
+        if winners:
+            rough = ", a rough guide" if rare_test_class(task) else ""
+            against = " and ".join(winners)
+            losses.append(f"{md(task['name'])} (against {against}{rough})")
     return losses
 
 

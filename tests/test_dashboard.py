@@ -602,3 +602,17 @@ def test_rare_class_verdict_rough_guide(trained):
         "Only 2 test rows are of class yes, so this is a rough guide."
     )
     assert "rough guide" not in plain
+
+
+def test_losses_name_each_task_once():
+    from dashboard.results import _losses
+
+    loses = {"verdict": "separate_better"}
+    task = {
+        "name": "TechSupport",
+        "comparisons": {"single_task_nn": loses, "lightgbm": loses},
+    }
+
+    losses = _losses({"tasks": [task]})
+
+    assert losses == ["TechSupport (against the single-task networks and LightGBM)"]
