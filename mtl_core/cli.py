@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=16,
         help="most quantile bins of each number's piecewise-linear encoding in "
-        "the networks; 0 feeds numbers as scaled values only, which trains faster "
-        "(default 16)",
+        "the networks; 0 feeds numbers as scaled values only, which makes each "
+        "epoch faster (default 16)",
     )
     compare.add_argument(
         "--threads",
