@@ -345,11 +345,16 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 continue
             word = "less" if saved >= 0 else "more"
             parts.append(f"{significant(abs(saved))} {word} than {_OTHER[side]}")
-        sentence = (
-            f"At {price} per compute hour, one training run of the shared model costs "
-            + " and ".join(parts)
-            + "."
-        )
+        if finite_number(priced["savings"].get("price_per_hour")) == 0:
+            sentence = (
+                "At a price of 0 per compute hour every training run costs 0: set "
+                "the price in the sidebar to compare training costs."
+            )
+        else:
+            sentence = (
+                f"At {price} per compute hour, one training run of the shared model "
+                "costs " + " and ".join(parts) + "."
+            )
         if not finite_number(inputs.get("upkeep_per_model_month")):
             return sentence + (
                 " Set the upkeep per model in the sidebar to see the monthly saving "

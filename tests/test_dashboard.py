@@ -266,6 +266,19 @@ def test_price_change_updates_cost_not_run(trained):
     at.run()
 
 
+def test_price_zero_says_runs_cost_nothing(trained):
+    at, _ = trained
+    at.number_input(key="price").set_value(0.0)
+    at.run()
+    assert not at.exception
+
+    text = "\n".join(m.value for m in at.markdown)
+    assert "every training run costs 0: set the price in the sidebar" in text
+    assert "costs 0 less than" not in text
+    at.number_input(key="price").set_value(1.0)
+    at.run()
+
+
 def test_price_change_reuses_price_free_figures(trained):
     at, _ = trained
     shown_keys = {element.key for element in at.get("plotly_chart")}
