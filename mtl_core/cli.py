@@ -117,7 +117,13 @@ def _progress_logger():
             )
             last["stage"] = event.stage
         elif event.stage.startswith(("multitask", "single_task_nn")) and event.epoch:
-            eta = f", about {event.eta_s:.0f} s left" if event.eta_s is not None else ""
+            # The estimate assumes every network runs its whole epoch budget; early
+            # stopping usually ends one sooner, so the estimate tends to be high.
+            eta = (
+                f", up to about {event.eta_s:.0f} s left"
+                if event.eta_s is not None
+                else ""
+            )
             logger.info(
                 "  epoch %d/%d, %.0f%% done%s",
                 event.epoch,
