@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -62,6 +63,10 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
     assert metrics["run"]["settings"]["numeric_bins"] == 4
     assert metrics["run"]["settings"]["threads"] == 1
     assert "Shared multitask model" in done.stderr  # progress goes to stderr
+    assert "  epoch 2/2, " in done.stderr
+    estimates = re.findall(r", ([a-z ]+) \d+ s left", done.stderr)
+    assert estimates
+    assert set(estimates) == {"up to about"}
     summary = done.stdout.splitlines()
     assert summary[0].startswith("Of 4 comparisons, the shared model was better in ")
     assert summary[1].startswith("- On clicked, ")
