@@ -9,6 +9,7 @@ from dataclasses import dataclass
 WARNING_KINDS = frozenset(
     {
         "duplicate_column",
+        "duplicate_file",
         "extra_fields",
         "header_suspect",
         "kept_as_text",

@@ -8,6 +8,7 @@ returned as a `LoadNote`; the source files are only read.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -80,9 +81,19 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
 
     names = _unique_file_names([_source_name(source) for source in source_list])
     file_tables = []
+    copy_notes = []
+    first_with_content: dict[str, str] = {}
     for source, name in zip(source_list, names, strict=True):
         with _open_source(source) as buffer:
+            if len(source_list) > 1:
+                # The same file chosen twice would put every row in twice.
+                digest = hashlib.blake2b(memoryview(buffer)).hexdigest()
+                if digest in first_with_content:
+                    copy_notes.append(_copy_note(name, first_with_content[digest]))
+                    continue
+                first_with_content[digest] = name
             file_tables.append(read_file(buffer, name))
+    names = [file_table.name for file_table in file_tables]
     _check_same_columns(file_tables)
 
     combined = _stack([file_table.table for file_table in file_tables])
@@ -90,7 +101,9 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     semicolons = all(table.info.delimiter == ";" for table in file_tables)
     cleaned, value_notes = clean_table(combined, label, semicolons)
     n_rows = [file_table.table.num_rows for file_table in file_tables]
-    notes = [note for file_table in file_tables for note in file_table.notes]
+    notes = copy_notes + [
+        note for file_table in file_tables for note in file_table.notes
+    ]
     files = [file_table.info for file_table in file_tables]
     n_files = len(file_tables)
     del combined, file_tables
@@ -160,6 +173,16 @@ def _source_name(source: Source) -> str:
         return Path(source).name
     raise TypeError(
         f"a source is {type(source).__name__}, expected a path or (name, bytes)"
+    )
+
+
+def _copy_note(name: str, original: str) -> LoadNote:
+    return LoadNote(
+        name,
+        None,
+        "duplicate_file",
+        f"{name} has the same content as {original}, so it was loaded once: "
+        "choose each file once.",
     )
 
 

@@ -607,6 +607,25 @@ def test_files_stacked_with_source(tmp_path):
     assert [info.delimiter for info in loaded.files] == [",", ";"]
 
 
+def test_same_file_twice_loaded_once(tmp_path):
+    content = b"a,b\n1,x\n2,y\n"
+    other = b"a,b\n3,z\n"
+
+    loaded = load_csvs(
+        [("jan.csv", content), ("feb.csv", other), ("jan.csv", content)]
+    )
+
+    assert values(loaded, "a") == [1, 2, 3]
+    assert values(loaded, "source_file") == ["jan.csv", "jan.csv", "feb.csv"]
+    assert [info.n_rows for info in loaded.files] == [2, 1]
+    copies = [note for note in loaded.notes if note.kind == "duplicate_file"]
+    assert len(copies) == 1
+    assert copies[0].is_warning
+    assert copies[0].message.startswith(
+        "jan.csv (2) has the same content as jan.csv, so it was loaded once"
+    )
+
+
 def test_files_cleaned_together(tmp_path):
     first = write(tmp_path, "when,n\n04/09/2012,1\n", "one.csv")
     second = write(tmp_path, "when,n\n14/09/2012,2\n", "two.csv")
