@@ -22,8 +22,7 @@ from dashboard import state
 from dashboard.text import md, metric_name, number, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
-from mtl_core.class_counts import rare_test_class
-from mtl_core.plural import counted
+from mtl_core.class_counts import rare_class_remark, rare_test_class
 from mtl_core.report_content import (
     SAVINGS_TITLES,
     comparison_reason,
@@ -164,17 +163,7 @@ def verdict_sentence(task: dict, side: str) -> str:
             f"No clear difference between the shared model and {other} on {name}, "
             f"because the interval includes 0 ({detail})."
         )
-    return sentence + _rare_class_remark(task)
-
-
-def _rare_class_remark(task: dict) -> str:
-    """Return a remark that the task's verdicts rest on very few rows, or ""."""
-    rare = rare_test_class(task)
-    if rare is None:
-        return ""
-    name, count = rare
-    rows = f"{counted(count, 'test row')} {'is' if count == 1 else 'are'}"
-    return f" Only {rows} of class {md(name)}, so this is a rough guide."
+    return sentence + md(rare_class_remark(task))
 
 
 def _losses(priced: dict) -> list[str]:

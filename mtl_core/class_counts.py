@@ -26,8 +26,29 @@ def rare_class_caution(task: dict) -> str | None:
     if rare is None:
         return None
     name, count = rare
+    if count == 0:
+        return (
+            f"task {task['name']!r} has no test row of class {name!r}, so some of "
+            "its metrics cannot be computed and the rest leave that class out: use "
+            "more rows, or read its results as a rough guide"
+        )
     return (
         f"task {task['name']!r} has only {counted(count, 'test row')} of class "
         f"{name!r}, so its metrics and intervals rest on very few rows: use more "
         "rows, or read its results as a rough guide"
     )
+
+
+def rare_class_remark(task: dict) -> str:
+    """Return a sentence, with a leading space, that a verdict is a rough guide.
+
+    Empty when every class of the task has enough test rows.
+    """
+    rare = rare_test_class(task)
+    if rare is None:
+        return ""
+    name, count = rare
+    if count == 0:
+        return f" No test row is of class {name!r}, so this is a rough guide at best."
+    rows = f"{counted(count, 'test row')} {'is' if count == 1 else 'are'}"
+    return f" Only {rows} of class {name!r}, so this is a rough guide."

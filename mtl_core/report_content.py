@@ -21,6 +21,7 @@ from mtl_core.charts import (
     finite_number,
     format_number,
 )
+from mtl_core.class_counts import rare_class_remark
 from mtl_core.metrics import metric_label
 
 logger = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ def _finding(
             f"On {name}, there is no clear difference between the shared model and "
             f"{other}: {scores} {interval}, so it includes zero."
         )
-    return Finding(verdict, text)
+    return Finding(verdict, text + rare_class_remark(dict(task)))
 
 
 def task_facts(task: Mapping[str, Any]) -> list[tuple[str, str]]:

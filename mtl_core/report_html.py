@@ -123,9 +123,18 @@ def _verdict_section(metrics: Mapping[str, Any]) -> str:
             "<p class='note'>A model is called better only when the 95% interval "
             f"of the paired difference ({_e(DIFFERENCE_DEFINITION)}) excludes "
             "zero. Otherwise the result is reported as no clear difference.</p>",
+            _warnings_html(metrics),
             "</section>",
         ]
     )
+
+
+def _warnings_html(metrics: Mapping[str, Any]) -> str:
+    warnings = (metrics.get("run") or {}).get("warnings") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{_e(warning)}</li>" for warning in warnings)
+    return f"<h3>Warnings from the run</h3><ul>{items}</ul>"
 
 
 def _metrics_section(metrics: Mapping[str, Any]) -> str:

@@ -455,6 +455,11 @@ def _write_verdicts(pdf: _ReportPDF, metrics: Mapping[str, Any]) -> None:
         f"difference ({DIFFERENCE_DEFINITION}) excludes zero. Otherwise the "
         "result is reported as no clear difference."
     )
+    warnings = (metrics.get("run") or {}).get("warnings") or []
+    if warnings:
+        pdf.heading("Warnings from the run", level=2)
+        for warning in warnings:
+            pdf.paragraph(f"- {warning}")
 
 
 def _write_metrics(pdf: _ReportPDF, metrics: Mapping[str, Any]) -> None:

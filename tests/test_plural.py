@@ -1,6 +1,6 @@
 """Counts in messages read "1 row" and "2 rows"."""
 
-from mtl_core.class_counts import rare_class_caution
+from mtl_core.class_counts import rare_class_caution, rare_class_remark
 from mtl_core.plural import counted
 
 
@@ -17,3 +17,10 @@ def test_caution_names_one_test_row():
     caution = rare_class_caution(task)
 
     assert "has only 1 test row of class 'yes'," in caution
+
+
+def test_caution_and_remark_for_no_test_row():
+    task = {"name": "purchase", "classes": ["no", "yes"], "test_class_counts": [39, 0]}
+
+    assert "has no test row of class 'yes'" in rare_class_caution(task)
+    assert rare_class_remark(task).startswith(" No test row is of class 'yes'")

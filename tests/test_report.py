@@ -147,6 +147,18 @@ def test_html_states_loss_in_words(report_html):
     assert "worse in 1" in report_html
 
 
+def test_html_flags_rare_class_and_warnings():
+    metrics = make_metrics()
+    metrics["tasks"][0]["test_class_counts"] = [190, 1]
+    metrics["run"]["warnings"] = ["task 'clicked' has only 1 test row of class 'yes'"]
+
+    page = html.unescape(render_html_report(metrics))
+
+    assert "Only 1 test row is of class 'yes', so this is a rough guide." in page
+    assert "<h3>Warnings from the run</h3>" in page
+    assert "<li>task 'clicked' has only 1 test row of class 'yes'</li>" in page
+
+
 def test_html_gives_unavailable_reason(report_html):
     reason = "n/a: class 'web' has no training rows"
     assert html.escape(reason, quote=True) in report_html
