@@ -182,20 +182,25 @@ def run_compare(args: argparse.Namespace) -> int:
 def results_summary(metrics: dict) -> str:
     """Return the run's verdicts, one sentence each, and each savings result.
 
+    A savings line gives each result with its unit, which says what a negative
+    value means.
+
     The same sentences as the report's findings, for the terminal.
     """
     from mtl_core.report_content import findings, savings_figures, summary_sentence
 
     lines = [summary_sentence(metrics)]
     lines += [f"- {finding.text}" for finding in findings(metrics)]
-    lines.append("Savings:")
+    lines.append("Savings (the formulas are in the report):")
     for figure in savings_figures(metrics):
         results = [
             f"{label.removeprefix('Result: ')} {value}"
             for label, value in figure.rows
             if label.startswith("Result")
         ]
-        lines.append(f"- {figure.title}: {'; '.join(results)}")
+        units = [value for label, value in figure.rows if label == "Unit"]
+        unit = f" ({units[0]})" if units else ""
+        lines.append(f"- {figure.title}: {'; '.join(results)}{unit}")
     return "\n".join(lines) + "\n"
 
 
