@@ -16,6 +16,7 @@ from mtl_core.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, predicted_labels
 
 # Cells of resample weights held at once; about 8 MB as float32.
 _CELLS_PER_CHUNK = 2_000_000
+_MIN_FINITE_RESAMPLES = 10  # resamples with a finite metric needed for an interval
 
 
 def _resample_weights(rng: np.random.Generator, n_rows: int, n_resamples: int):
@@ -112,14 +113,16 @@ class Difference:
     ci_low: float | None
     ci_high: float | None
     verdict: str
+    reason: str | None = None  # why there is no verdict, when known
 
 
 def _interval(samples: np.ndarray) -> Interval:
     finite = samples[np.isfinite(samples)]
-    if finite.size < 10:
+    if finite.size < _MIN_FINITE_RESAMPLES:
         return Interval(None, None)
     low, high = np.percentile(finite, [2.5, 97.5])
-    return Interval(float(low), float(high))
+    # Adding 0.0 turns a -0.0 bound into 0.0, which prints without a sign.
+    return Interval(float(low) + 0.0, float(high) + 0.0)
 
 
 def verdict(ci_low: float | None, ci_high: float | None) -> str:
@@ -173,11 +176,20 @@ def compare_sides(
             point = sign * (point_values[shared] - point_values[side])
         else:
             interval = Interval(None, None)
+        reason = None
+        if n_resamples == 0:
+            reason = "no interval, because the bootstrap resamples were set to 0"
+        elif point is not None and interval.low is None:
+            reason = (
+                f"fewer than {_MIN_FINITE_RESAMPLES} bootstrap resamples gave a "
+                "value of the metric"
+            )
         differences[side] = Difference(
             metric,
-            point,
+            None if point is None else point + 0.0,
             interval.low,
             interval.high,
             verdict(interval.low, interval.high),
+            reason,
         )
     return intervals, differences

@@ -118,3 +118,46 @@ def test_compare_sides_repeats_with_seed():
     first = compare_sides("binary", labels, scores, points, 0, 100, seed=9)
     second = compare_sides("binary", labels, scores, points, 0, 100, seed=9)
     assert first == second
+
+
+def test_compare_sides_without_resamples_says_why():
+    labels = np.array([1.0, 2.0, 3.0, 4.0])
+    predictions = {"multitask": labels + 1.0, "single_task_nn": labels + 1.0}
+
+    _, differences = compare_sides(
+        "regression",
+        labels,
+        predictions,
+        {"multitask": 1.0, "single_task_nn": 1.0},
+        0,
+        0,
+        0,
+    )
+
+    difference = differences["single_task_nn"]
+    assert difference.verdict == "not_available"
+    assert difference.reason == (
+        "no interval, because the bootstrap resamples were set to 0"
+    )
+
+
+def test_equal_sides_give_unsigned_zero_interval():
+    rng = np.random.default_rng(5)
+    labels = rng.normal(size=200)
+    same = labels + rng.normal(0, 0.5, 200)
+    point = float(np.sqrt(np.mean((labels - same) ** 2)))
+
+    _, differences = compare_sides(
+        "regression",
+        labels,
+        {"multitask": same, "single_task_nn": same.copy()},
+        {"multitask": point, "single_task_nn": point},
+        0,
+        200,
+        0,
+    )
+
+    difference = differences["single_task_nn"]
+    assert str(difference.difference) == "0.0"
+    assert str(difference.ci_low) == "0.0"
+    assert str(difference.ci_high) == "0.0"
