@@ -412,6 +412,12 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     # Task labels, feature checks and the split leave freed blocks behind.
     release_free_memory()
     warnings = list(selection.warnings)
+    if len(tasks) == 1:
+        warnings.append(
+            f"only one target ({tasks[0].name!r}) can be trained, so the shared model "
+            "is a single-task network too and comparing the two says nothing about "
+            "sharing: choose two or more targets"
+        )
     if split.n_duplicate_rows:
         copies = (
             "is an exact copy of another row"

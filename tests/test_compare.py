@@ -93,6 +93,10 @@ def test_run_skips_one_class_target():
     metrics = run_comparison(frame, _config(("clicked", "same"), max_epochs=1)).metrics
     assert [task["name"] for task in metrics["tasks"]] == ["clicked"]
     assert metrics["skipped_tasks"][0]["column"] == "same"
+    assert any(
+        warning.startswith("only one target ('clicked') can be trained")
+        for warning in metrics["run"]["warnings"]
+    )
 
 
 def test_run_rare_positives_gives_na_with_reason():
