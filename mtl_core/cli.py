@@ -180,17 +180,19 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def results_summary(metrics: dict) -> str:
-    """Return the run's verdicts, one sentence each, and each savings result.
+    """Return the run's verdicts, its warnings and each savings result as text.
 
-    A savings line gives each result with its unit, which says what a negative
-    value means.
-
-    The same sentences as the report's findings, for the terminal.
+    The verdicts are the report's findings, one sentence each. A savings line gives
+    each result with its unit, which says what a negative value means.
     """
     from mtl_core.report_content import findings, savings_figures, summary_sentence
 
     lines = [summary_sentence(metrics)]
     lines += [f"- {finding.text}" for finding in findings(metrics)]
+    warnings = metrics["run"].get("warnings") or []
+    if warnings:
+        lines.append("Warnings:")
+        lines += [f"- {warning}" for warning in warnings]
     lines.append("Savings (the formulas are in the report):")
     for figure in savings_figures(metrics):
         results = [

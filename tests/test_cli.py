@@ -217,3 +217,16 @@ def test_cli_interrupt_one_line_exit_130(monkeypatch, capsys, small_csv, tmp_pat
     assert capsys.readouterr().err == (
         "error: stopped by the user before the run finished\n"
     )
+
+
+def test_summary_lists_run_warnings():
+    from tests.fixtures_metrics import make_metrics
+
+    metrics = make_metrics()
+    metrics["run"]["warnings"] = ["only one target ('clicked') can be trained"]
+
+    lines = cli.results_summary(metrics).splitlines()
+
+    at = lines.index("Warnings:")
+    assert lines[at + 1] == "- only one target ('clicked') can be trained"
+    assert lines[at + 2].startswith("Savings")
