@@ -629,3 +629,12 @@ def test_losses_name_each_task_once():
     losses = _losses({"tasks": [task]})
 
     assert losses == ["TechSupport (against the single-task networks and LightGBM)"]
+
+
+def test_short_durations_keep_two_digits():
+    from dashboard.text import seconds
+
+    assert seconds(0.04274) == "0.043 s"
+    assert seconds(0.0912) == "0.091 s"
+    assert seconds(12.34) == "12.3 s"
+    assert seconds(150) == "2.5 min"
