@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 
+from mtl_core.plural import counted
 from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,9 @@ def fit_lightgbm(
         )
     seconds = time.perf_counter() - started
     best = booster.best_iteration or booster.current_iteration()
-    logger.info("LightGBM for %r: %d rounds in %.1f s", task.name, best, seconds)
+    logger.info(
+        "LightGBM for %r: %s in %.1f s", task.name, counted(best, "round"), seconds
+    )
     return BoostedTask(booster, seconds, best)
 
 
