@@ -50,7 +50,7 @@ def seconds(value: object) -> str:
     if figure >= 120:
         return f"{figure / 60:.1f} min"
     if abs(figure) < 1:
-        # Two significant digits, so that 0.04 s and 0.09 s do not both read 0.1 s.
+        # Two significant digits, so that 0.06 s and 0.14 s do not both read 0.1 s.
         return f"{figure:.2g} s"
     return f"{figure:.1f} s"
 
