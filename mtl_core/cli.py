@@ -11,6 +11,16 @@ from pathlib import Path
 from mtl_core.errors import InputError, MtlError, RunCancelled
 
 logger = logging.getLogger("mtl_core")
+# CompareConfig's errors name its fields; the CLI's user knows the options.
+_OPTION_OF_SETTING = {
+    "max_epochs": "--epochs",
+    "time budget": "--time-budget",
+    "price_per_hour": "--price-per-hour",
+    "upkeep_per_model_month": "--upkeep-per-model-month",
+    "n_bootstrap": "--bootstrap",
+    "numeric_bins": "--numeric-bins",
+    "threads": "--threads",
+}
 
 EXIT_OK = 0
 EXIT_INPUT = 2
@@ -157,18 +167,22 @@ def run_compare(args: argparse.Namespace) -> int:
     for note in loaded.notes:
         logger.info("load: %s", note.message)
     columns = list(loaded.frame.columns)
-    config = CompareConfig(
-        targets=tuple(TaskSpec.parse(text, columns) for text in args.target),
-        exclude=tuple(args.exclude),
-        seed=args.seed,
-        max_epochs=args.epochs,
-        time_budget_s=args.time_budget,
-        price_per_hour=args.price_per_hour,
-        upkeep_per_model_month=args.upkeep_per_model_month,
-        n_bootstrap=args.bootstrap,
-        numeric_bins=args.numeric_bins,
-        threads=args.threads,
-    )
+    targets = tuple(TaskSpec.parse(text, columns) for text in args.target)
+    try:
+        config = CompareConfig(
+            targets=targets,
+            exclude=tuple(args.exclude),
+            seed=args.seed,
+            max_epochs=args.epochs,
+            time_budget_s=args.time_budget,
+            price_per_hour=args.price_per_hour,
+            upkeep_per_model_month=args.upkeep_per_model_month,
+            n_bootstrap=args.bootstrap,
+            numeric_bins=args.numeric_bins,
+            threads=args.threads,
+        )
+    except InputError as err:
+        raise InputError(_with_option_names(str(err))) from err
     file_info = [vars(info) for info in loaded.files]
     result = run_comparison(loaded.frame, config, _progress_logger(), file_info)
     result.metrics["run"]["load_notes"] = [note.message for note in loaded.notes]
@@ -177,6 +191,13 @@ def run_compare(args: argparse.Namespace) -> int:
         logger.info("wrote %s: %s", name, path)
     sys.stdout.write(results_summary(result.metrics))
     return EXIT_OK
+
+
+def _with_option_names(message: str) -> str:
+    """Name the command-line option in a setting's error instead of its field."""
+    for field, option in _OPTION_OF_SETTING.items():
+        message = message.replace(f"invalid {field} ", f"invalid {option} ")
+    return message
 
 
 def results_summary(metrics: dict) -> str:

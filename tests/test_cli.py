@@ -93,15 +93,18 @@ def test_cli_quiets_chart_export_logs(tmp_path):
             ["--target", "clicked", "--exclude", "ghost"],
             "error: excluded column 'ghost' not found",
         ),
-        (["--target", "clicked", "--epochs", "0"], "error: invalid max_epochs 0"),
+        (
+            ["--target", "clicked", "--epochs", "0"],
+            "error: invalid --epochs 0: use a whole number from 1",
+        ),
         (
             ["--target", "clicked", "--numeric-bins", "-1"],
-            "error: invalid numeric_bins -1",
+            "error: invalid --numeric-bins -1",
         ),
-        (["--target", "clicked", "--threads", "0"], "error: invalid threads 0"),
+        (["--target", "clicked", "--threads", "0"], "error: invalid --threads 0"),
         (
             ["--target", "clicked", "--price-per-hour", "-1"],
-            "error: invalid price_per_hour -1.0",
+            "error: invalid --price-per-hour -1.0",
         ),
         (
             ["--target", "clicked", "--epochs", "many"],
