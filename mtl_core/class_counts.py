@@ -21,22 +21,32 @@ def rare_test_class(task: dict) -> tuple[str, int] | None:
 
 
 def rare_class_caution(task: dict) -> str | None:
-    """Return a sentence saying the task's metrics rest on very few rows, or None."""
+    """Return a sentence saying the task's metrics rest on very few rows, or None.
+
+    The rarest class is named first; other classes under FEW_TEST_ROWS follow.
+    """
     rare = rare_test_class(task)
     if rare is None:
         return None
     name, count = rare
     if count == 0:
-        return (
+        sentence = (
             f"task {task['name']!r} has no test row of class {name!r}, so some of "
-            "its metrics cannot be computed and the rest leave that class out: use "
-            "more rows, or read its results as a rough guide"
+            "its metrics cannot be computed and the rest leave that class out"
         )
-    return (
-        f"task {task['name']!r} has only {counted(count, 'test row')} of class "
-        f"{name!r}, so its metrics and intervals rest on very few rows: use more "
-        "rows, or read its results as a rough guide"
-    )
+    else:
+        sentence = (
+            f"task {task['name']!r} has only {counted(count, 'test row')} of class "
+            f"{name!r}, so its metrics and intervals rest on very few rows"
+        )
+    others = [
+        f"{str(other)!r} ({n})"
+        for other, n in zip(task["classes"], task["test_class_counts"], strict=True)
+        if n < FEW_TEST_ROWS and str(other) != name
+    ]
+    if others:
+        sentence += f" (classes also under {FEW_TEST_ROWS}: {', '.join(others)})"
+    return sentence + ": use more rows, or read its results as a rough guide"
 
 
 def rare_class_remark(task: dict) -> str:

@@ -1,4 +1,4 @@
-"""Counts in messages read "1 row" and "2 rows"."""
+"""Counts in messages: plural forms, and the cautions about rare test classes."""
 
 from mtl_core.class_counts import rare_class_caution, rare_class_remark
 from mtl_core.plural import counted
@@ -24,3 +24,17 @@ def test_caution_and_remark_for_no_test_row():
 
     assert "has no test row of class 'yes'" in rare_class_caution(task)
     assert rare_class_remark(task).startswith(" No test row is of class 'yes'")
+
+
+def test_caution_lists_every_rare_class():
+    task = {
+        "name": "marital",
+        "classes": ["married", "absent", "widowed", "single"],
+        "test_class_counts": [21, 1, 2, 14],
+    }
+
+    caution = rare_class_caution(task)
+
+    assert "has only 1 test row of class 'absent'," in caution
+    assert "(classes also under 10: 'widowed' (2))" in caution
+    assert caution.endswith(": use more rows, or read its results as a rough guide")
