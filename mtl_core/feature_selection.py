@@ -167,6 +167,13 @@ def select_features(
     excluded: list[ExcludedColumn] = []
     warnings: list[str] = []
     derived = {task.column: task.name for task in tasks if task.name != task.column}
+    for column in exclude:
+        if column in target_columns:
+            warnings.append(
+                f"column {column!r} is both a target and excluded; a target is never "
+                "a feature, so excluding it changes nothing: check that the target is "
+                "the one you meant"
+            )
     for task in tasks:
         if task.column in frame.columns and looks_like_id(
             frame[task.column], task.column

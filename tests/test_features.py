@@ -227,3 +227,14 @@ def test_derived_target_source_excluded():
     reasons = {item.column: item.reason for item in selection.excluded}
     assert reasons["revenue"] == "the target 'revenue>0' is made from it"
     assert "revenue" not in [role.column for role in selection.roles]
+
+
+def test_excluded_target_gives_warning():
+    frame = related_tasks_frame(200)
+
+    selection = _select(frame, ["clicked", "revenue"], exclude=["clicked"])
+
+    assert any(
+        warning.startswith("column 'clicked' is both a target and excluded")
+        for warning in selection.warnings
+    )
