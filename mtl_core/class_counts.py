@@ -62,3 +62,24 @@ def rare_class_remark(task: dict) -> str:
         return f" No test row is of class {name!r}, so this is a rough guide at best."
     rows = f"{counted(count, 'test row')} {'is' if count == 1 else 'are'}"
     return f" Only {rows} of class {name!r}, so this is a rough guide."
+
+
+def one_class_caution(task: dict) -> str | None:
+    """Return a sentence when every model predicts one class of a multiclass task.
+
+    Macro F1, the primary metric of a multiclass task, then takes the same value on
+    every side, so the comparisons show ties that say nothing about sharing. Binary
+    tasks are left out: ROC AUC ranks the probabilities, not the predicted labels.
+    """
+    predicted = task.get("predicted_classes") or {}
+    counts = task.get("test_class_counts") or []
+    present = sum(1 for count in counts if count > 0)
+    if task.get("kind") != "multiclass" or not predicted or present < 2:
+        return None
+    if any(n != 1 for n in predicted.values()):
+        return None
+    return (
+        f"task {task['name']!r}: every model predicts the same class for every test "
+        "row, so its macro F1 ties on every side and its comparisons say nothing "
+        "about sharing: the features do not separate its classes"
+    )

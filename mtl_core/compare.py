@@ -17,7 +17,7 @@ import sklearn
 import torch
 
 from mtl_core.bootstrap import compare_sides
-from mtl_core.class_counts import rare_class_caution
+from mtl_core.class_counts import one_class_caution, rare_class_caution
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN, select_features
@@ -305,7 +305,7 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
         side_predictions[side] = (
             scale.inverse(values) if task.kind == "regression" else values
         )
-    metrics, unavailable, correct = {}, {}, {}
+    metrics, unavailable, correct, predicted_classes = {}, {}, {}, {}
     for side, values in side_predictions.items():
         metrics[side], reasons = task_metrics(
             task.kind, labels, values, len(task.classes) if task.classes else None
@@ -313,9 +313,9 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
         if reasons:
             unavailable[side] = reasons
         if task.kind != "regression":
-            correct[side] = int(
-                np.sum(predicted_labels(task.kind, values) == labels.astype(int))
-            )
+            predicted = predicted_labels(task.kind, values)
+            correct[side] = int(np.sum(predicted == labels.astype(int)))
+            predicted_classes[side] = int(np.unique(predicted).size)
     primary = PRIMARY_METRIC[task.kind]
     intervals, differences = compare_sides(
         task.kind,
@@ -343,6 +343,7 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
     }
     if task.kind != "regression":
         entry["correct_predictions"] = correct
+        entry["predicted_classes"] = predicted_classes
         entry["test_class_counts"] = np.bincount(
             labels.astype(int), minlength=len(task.classes)
         ).tolist()
@@ -472,10 +473,10 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     for i, task in enumerate(tasks):
         entry = _score_task(task, i, split.test, predictions, scales[i], config)
         task_entries.append(entry)
-        few_rows = rare_class_caution(entry)
-        if few_rows:
-            logger.warning(few_rows)
-            warnings.append(few_rows)
+        for caution in (rare_class_caution(entry), one_class_caution(entry)):
+            if caution:
+                logger.warning(caution)
+                warnings.append(caution)
         tracker.update(i + 1, len(tasks))
     single_seconds = {name: fit.seconds for name, fit in single_fits.items()}
     fit_seconds = {

@@ -31,6 +31,10 @@ def test_run_has_every_side_per_task(small_run):
     for task in metrics["tasks"]:
         assert set(task["metrics"]) == set(SIDES)
         assert set(task["comparisons"]) == {"single_task_nn", "lightgbm"}
+    segment = metrics["tasks"][1]
+    assert set(segment["predicted_classes"]) == set(SIDES)
+    assert all(n >= 2 for n in segment["predicted_classes"].values())
+    assert not any("every model predicts" in w for w in metrics["run"]["warnings"])
 
 
 def test_run_metrics_sane(small_run):

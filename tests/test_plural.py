@@ -1,6 +1,10 @@
 """Counts in messages: plural forms, and the cautions about rare test classes."""
 
-from mtl_core.class_counts import rare_class_caution, rare_class_remark
+from mtl_core.class_counts import (
+    one_class_caution,
+    rare_class_caution,
+    rare_class_remark,
+)
 from mtl_core.plural import counted
 
 
@@ -38,3 +42,20 @@ def test_caution_lists_every_rare_class():
     assert "has only 1 test row of class 'absent'," in caution
     assert "(classes also under 10: 'widowed' (2))" in caution
     assert caution.endswith(": use more rows, or read its results as a rough guide")
+
+
+def test_one_class_caution_only_for_multiclass_ties():
+    task = {
+        "name": "loan",
+        "kind": "multiclass",
+        "test_class_counts": [678, 20, 126],
+        "predicted_classes": {"multitask": 1, "single_task_nn": 1, "lightgbm": 1},
+    }
+    varied = {**task, "predicted_classes": {**task["predicted_classes"], "lightgbm": 2}}
+    binary = {**task, "kind": "binary", "test_class_counts": [678, 20]}
+
+    assert one_class_caution(task).startswith(
+        "task 'loan': every model predicts the same class for every test row"
+    )
+    assert one_class_caution(varied) is None
+    assert one_class_caution(binary) is None
