@@ -170,12 +170,12 @@ def _losses(priced: dict) -> list[str]:
     """Return "task (against models)" for every task where the shared model loses."""
     losses = []
     for task in priced["tasks"]:
-        winners = [
-            _OTHER[side]
-            for side in SEPARATE_SIDES
-            if ((task.get("comparisons") or {}).get(side) or {}).get("verdict")
-            == "separate_better"
-        ]
+        comparisons = task.get("comparisons") or {}
+        winners = []
+        for side in SEPARATE_SIDES:
+            verdict = (comparisons.get(side) or {}).get("verdict")
+            if verdict == "separate_better":
+                winners.append(_OTHER[side])
         if winners:
             rough = ", a rough guide" if rare_test_class(task) else ""
             against = " and ".join(winners)
@@ -326,7 +326,8 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 parts.append(f"takes {seconds(-saved)} longer than {_OTHER[side]}")
         return "Training the shared model " + " and ".join(parts) + "."
     if key == "cost_reduction":
-        price = number(priced["savings"].get("price_per_hour"))
+        price_value = finite_number(priced["savings"].get("price_per_hour"))
+        price = number(price_value)
         parts = []
         for side in SEPARATE_SIDES:
             saved = finite_number(result.get(f"saved_per_run_vs_{side}"))
@@ -334,7 +335,7 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 continue
             word = "less" if saved >= 0 else "more"
             parts.append(f"{significant(abs(saved))} {word} than {_OTHER[side]}")
-        if finite_number(priced["savings"].get("price_per_hour")) == 0:
+        if price_value == 0:
             sentence = (
                 "At a price of 0 per compute hour every training run costs 0: set "
                 "the price in the sidebar to compare training costs."

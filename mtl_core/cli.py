@@ -11,7 +11,7 @@ from pathlib import Path
 from mtl_core.errors import InputError, MtlError, RunCancelled
 
 logger = logging.getLogger("mtl_core")
-# CompareConfig's errors name its fields; the CLI's user knows the options.
+# CompareConfig's errors name its fields, while a CLI user types these options.
 _OPTION_OF_SETTING = {
     "max_epochs": "--epochs",
     "time budget": "--time-budget",
@@ -101,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--numeric-bins",
         type=int,
         default=16,
-        help="most quantile bins of each number's piecewise-linear encoding in "
-        "the networks; 0 feeds numbers as scaled values only, which makes each "
-        "epoch faster (default 16)",
+        help="maximum number of quantile bins of each number's piecewise-linear "
+        "encoding in the networks; 0 feeds numbers as scaled values only, which "
+        "makes each epoch faster (default 16)",
     )
     compare.add_argument(
         "--threads",
@@ -204,13 +204,18 @@ def results_summary(metrics: dict) -> str:
     """Return the run's verdicts, its warnings and each savings result as text.
 
     The verdicts are the report's findings, one sentence each. A savings line gives
-    each result with its unit, which says what a negative value means.
+    each result with its unit, which explains what a negative value means.
     """
-    from mtl_core.report_content import findings, savings_figures, summary_sentence
+    from mtl_core.report_content import (
+        findings,
+        run_warnings,
+        savings_figures,
+        summary_sentence,
+    )
 
     lines = [summary_sentence(metrics)]
     lines += [f"- {finding.text}" for finding in findings(metrics)]
-    warnings = metrics["run"].get("warnings") or []
+    warnings = run_warnings(metrics)
     if warnings:
         lines.append("Warnings:")
         lines += [f"- {warning}" for warning in warnings]
@@ -236,11 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     # fontTools logs each font subset it writes into a PDF, and kaleido and
-    # choreographer each step of the Chromium session that draws its charts.
-    for name in ("fontTools", "kaleido", "choreographer"):
-        logging.getLogger(name).setLevel(
-            logging.DEBUG if args.verbose and name != "fontTools" else logging.WARNING
-        )
+    # choreographer log each step of the Chromium session that draws its charts.
+    quiet_loggers = ["fontTools"]
+    if not args.verbose:
+        quiet_loggers += ["kaleido", "choreographer"]
+    for name in quiet_loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return run_compare(args)
     except InputError as err:

@@ -323,7 +323,7 @@ def _note_parsing(
         rows = _list_rows(parsed.padded_row_numbers, parsed.n_padded_rows)
         note(
             "padded_rows",
-            f"{_rows(parsed.n_padded_rows)} of {name} ({rows}) "
+            f"{counted(parsed.n_padded_rows, 'row')} of {name} ({rows}) "
             f"{_have(parsed.n_padded_rows)} fewer fields than the header, so "
             "their missing fields are empty.",
             parsed.n_padded_rows,
@@ -342,7 +342,7 @@ def _note_parsing(
             )
         note(
             "extra_fields",
-            f"{_rows(parsed.n_long_rows)} of {name} ({rows}) "
+            f"{counted(parsed.n_long_rows, 'row')} of {name} ({rows}) "
             f"{_have(parsed.n_long_rows)} {outcome}.",
             parsed.n_long_rows,
         )
@@ -352,10 +352,6 @@ def _note_parsing(
             f"Skipped {parsed.n_blank_lines:,} blank line(s) inside {name}.",
             parsed.n_blank_lines,
         )
-
-
-def _rows(count: int) -> str:
-    return counted(count, "row")
 
 
 def _have(count: int) -> str:

@@ -107,11 +107,9 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     files = [file_table.info for file_table in file_tables]
     n_files = len(file_tables)
     del combined, file_tables
-    # One column at a time, each Arrow column freed once converted, so the cleaned
+    # self_destruct frees each Arrow column once it is converted, so the cleaned
     # table and the frame are not both whole in memory.
-    frame = cleaned.to_pandas(
-        types_mapper=_pandas_type, self_destruct=True
-    )
+    frame = cleaned.to_pandas(types_mapper=_pandas_type, self_destruct=True)
     del cleaned
     # Arrow's allocator keeps freed buffers for reuse; hand them back to the system
     # so the parsed text does not stay resident beside the frame.

@@ -202,6 +202,11 @@ def summary_sentence(metrics: Mapping[str, Any]) -> str:
     return sentence
 
 
+def run_warnings(metrics: Mapping[str, Any]) -> list[str]:
+    """Return the warnings the run recorded, such as classes with few test rows."""
+    return list((metrics.get("run") or {}).get("warnings") or [])
+
+
 def findings(metrics: Mapping[str, Any]) -> list[Finding]:
     """Build one plain sentence per task and comparison, stating losses as losses."""
     result = []

@@ -23,6 +23,7 @@ from mtl_core.report_content import (
     metric_table,
     reason_table,
     run_summary,
+    run_warnings,
     savings_figures,
     summary_sentence,
     task_facts,
@@ -130,7 +131,7 @@ def _verdict_section(metrics: Mapping[str, Any]) -> str:
 
 
 def _warnings_html(metrics: Mapping[str, Any]) -> str:
-    warnings = (metrics.get("run") or {}).get("warnings") or []
+    warnings = run_warnings(metrics)
     if not warnings:
         return ""
     items = "".join(f"<li>{_e(warning)}</li>" for warning in warnings)

@@ -38,6 +38,7 @@ from mtl_core.report_content import (
     metric_table,
     reason_table,
     run_summary,
+    run_warnings,
     savings_figures,
     summary_sentence,
     task_facts,
@@ -455,7 +456,7 @@ def _write_verdicts(pdf: _ReportPDF, metrics: Mapping[str, Any]) -> None:
         f"difference ({DIFFERENCE_DEFINITION}) excludes zero. Otherwise the "
         "result is reported as no clear difference."
     )
-    warnings = (metrics.get("run") or {}).get("warnings") or []
+    warnings = run_warnings(metrics)
     if warnings:
         pdf.heading("Warnings from the run", level=2)
         for warning in warnings:
