@@ -8,10 +8,10 @@ frame itself stays resident during the run, so the figure includes it once.
 
 The baseline is VmRSS after importing mtl_core, torch, lightgbm and pandas and
 after one comparison on a small table (``WARM_UP_ROWS`` rows), before loading.
-torch imports about 800 more modules (torch._dynamo, sympy; about 65 MB) on a
-process's first optimiser step, which a process pays once whatever the table's
-size; the small run loads them before the baseline. The baseline read straight
-after the imports is reported too (``cold_baseline``).
+torch imports about 800 more modules (torch._dynamo and sympy, about 65 MB as
+measured here) on a process's first optimiser step. A process pays that once
+whatever the table's size, so the small run loads them before the baseline. The
+baseline read straight after the imports is reported too (``cold_baseline``).
 """
 
 from __future__ import annotations

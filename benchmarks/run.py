@@ -372,7 +372,7 @@ def loading_section(sizes: Sizes, work_dir: Path) -> list[Section]:
     section.notes.append(
         "Phases of one more load_csvs call: "
         + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
-        + "; slowest columns to clean (in worker threads): "
+        + ". Slowest columns to clean (in worker threads): "
         + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in columns[:4])
         + "."
     )

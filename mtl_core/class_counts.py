@@ -23,7 +23,7 @@ def rare_test_class(task: dict) -> tuple[str, int] | None:
 def rare_class_caution(task: dict) -> str | None:
     """Return a sentence saying the task's metrics rest on very few rows, or None.
 
-    The rarest class is named first; other classes under FEW_TEST_ROWS follow.
+    The rarest class is named first, then the other classes under FEW_TEST_ROWS.
     """
     rare = rare_test_class(task)
     if rare is None:
@@ -68,8 +68,8 @@ def one_class_caution(task: dict) -> str | None:
     """Return a sentence when every model predicts one class of a multiclass task.
 
     Macro F1, the primary metric of a multiclass task, then takes the same value on
-    every side, so the comparisons show ties that say nothing about sharing. Binary
-    tasks are left out: ROC AUC ranks the probabilities, not the predicted labels.
+    every side, so the comparisons show ties that cannot measure sharing. Binary
+    tasks are left out, because ROC AUC ranks the probabilities, not the labels.
     """
     predicted = task.get("predicted_classes") or {}
     counts = task.get("test_class_counts") or []
@@ -80,6 +80,6 @@ def one_class_caution(task: dict) -> str | None:
         return None
     return (
         f"task {task['name']!r}: every model predicts the same class for every test "
-        "row, so its macro F1 ties on every side and its comparisons say nothing "
-        "about sharing: the features do not separate its classes"
+        "row, so its macro F1 ties on every side and its comparisons cannot measure "
+        "sharing: the features do not separate its classes"
     )

@@ -416,7 +416,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     if len(tasks) == 1:
         warnings.append(
             f"only one target ({tasks[0].name!r}) can be trained, so the shared model "
-            "is a single-task network too and comparing the two says nothing about "
+            "is a single-task network too and comparing the two cannot measure "
             "sharing: choose two or more targets"
         )
     if split.n_duplicate_rows:

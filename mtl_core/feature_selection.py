@@ -170,9 +170,9 @@ def select_features(
     for column in exclude:
         if column in target_columns:
             warnings.append(
-                f"column {column!r} is both a target and excluded; a target is never "
-                "a feature, so excluding it changes nothing: check that the target is "
-                "the one you meant"
+                f"column {column!r} is both a target and excluded, but a target is "
+                "never a feature, so excluding it changes nothing: check that the "
+                "target is the one you meant"
             )
     for task in tasks:
         if task.column in frame.columns and looks_like_id(

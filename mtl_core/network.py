@@ -157,7 +157,7 @@ class SharedTrunkNet(nn.Module):
         Quantile bin edges per numeric input (see ``quantile_edges``); the binned
         inputs also enter as a piecewise-linear encoding.
     numeric_bins : int
-        Most bins of the encoding per binned input.
+        Maximum number of bins of the encoding per binned input.
     """
 
     def __init__(

@@ -51,10 +51,10 @@ class PiecewiseLinearEncoding(nn.Module):
         for j, column_edges in enumerate(edges):
             if column_edges.size < 3:
                 continue
-            kept = column_edges[: n_bins + 1].astype(np.float32)
-            columns += [j] * (kept.size - 1)
-            lower.append(kept[:-1])
-            inverse_width.append(1.0 / np.diff(kept))
+            capped_edges = column_edges[: n_bins + 1].astype(np.float32)
+            columns += [j] * (capped_edges.size - 1)
+            lower.append(capped_edges[:-1])
+            inverse_width.append(1.0 / np.diff(capped_edges))
         self.register_buffer("columns", torch.tensor(columns, dtype=torch.long))
         self.register_buffer("lower", torch.from_numpy(np.concatenate(lower)))
         self.register_buffer(

@@ -230,6 +230,6 @@ def test_summary_lists_run_warnings():
 
     lines = cli.results_summary(metrics).splitlines()
 
-    at = lines.index("Warnings:")
-    assert lines[at + 1] == "- only one target ('clicked') can be trained"
-    assert lines[at + 2].startswith("Savings")
+    heading = lines.index("Warnings:")
+    assert lines[heading + 1] == "- only one target ('clicked') can be trained"
+    assert lines[heading + 2].startswith("Savings")

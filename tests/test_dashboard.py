@@ -620,10 +620,10 @@ def test_rare_class_verdict_rough_guide(trained):
 def test_losses_name_each_task_once():
     from dashboard.results import _losses
 
-    loses = {"verdict": "separate_better"}
+    lost = {"verdict": "separate_better"}
     task = {
         "name": "TechSupport",
-        "comparisons": {"single_task_nn": loses, "lightgbm": loses},
+        "comparisons": {"single_task_nn": lost, "lightgbm": lost},
     }
 
     losses = _losses({"tasks": [task]})

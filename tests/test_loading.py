@@ -611,9 +611,7 @@ def test_same_file_twice_loaded_once(tmp_path):
     content = b"a,b\n1,x\n2,y\n"
     other = b"a,b\n3,z\n"
 
-    loaded = load_csvs(
-        [("jan.csv", content), ("feb.csv", other), ("jan.csv", content)]
-    )
+    loaded = load_csvs([("jan.csv", content), ("feb.csv", other), ("jan.csv", content)])
 
     assert values(loaded, "a") == [1, 2, 3]
     assert values(loaded, "source_file") == ["jan.csv", "jan.csv", "feb.csv"]

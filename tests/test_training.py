@@ -206,9 +206,9 @@ def test_dropout_mask_rate_and_scale():
     outputs = dropout(inputs)
     outputs.sum().backward()
 
-    kept = outputs != 0
-    assert 0.09 < 1 - kept.float().mean().item() < 0.11
-    assert torch.all(outputs[kept] == torch.tensor(1 / 0.9))
+    nonzero = outputs != 0
+    assert 0.09 < 1 - nonzero.float().mean().item() < 0.11
+    assert torch.all(outputs[nonzero] == torch.tensor(1 / 0.9))
     assert torch.equal(inputs.grad, outputs.detach())
     torch.manual_seed(0)
     assert torch.equal(dropout(inputs), outputs)
