@@ -1,0 +1,50 @@
+"""Categorical embeddings looked up from one flat parameter."""
+
+import torch
+
+from mtl_core.category_embedding import CategoryEmbeddings, embedding_size
+
+
+def test_each_column_reads_its_own_table():
+    cardinalities = [3, 40]
+    embeddings = CategoryEmbeddings(cardinalities)
+    widths = [embedding_size(size) for size in cardinalities]
+    tables = embeddings.weight.detach().split(
+        [size * width for size, width in zip(cardinalities, widths, strict=True)]
+    )
+    codes = torch.tensor([[0, 39], [2, 5], [1, 0]], dtype=torch.int32)
+
+    looked_up = embeddings(codes)
+
+    expected = torch.cat(
+        [
+            table.view(size, width)[codes[:, j].long()]
+            for j, (table, size, width) in enumerate(
+                zip(tables, cardinalities, widths, strict=True)
+            )
+        ],
+        dim=1,
+    )
+    assert looked_up.shape == (3, sum(widths))
+    assert torch.equal(looked_up, expected)
+
+
+def test_gradient_only_reaches_used_rows():
+    embeddings = CategoryEmbeddings([4, 4])
+    codes = torch.tensor([[1, 3], [1, 0]], dtype=torch.int32)
+
+    embeddings(codes).sum().backward()
+
+    width = embedding_size(4)
+    gradient = embeddings.weight.grad.view(2, 4, width)
+    # Code 1 of the first column appears twice, codes 3 and 0 of the second once.
+    assert torch.equal(gradient[0, :, 0], torch.tensor([0.0, 2.0, 0.0, 0.0]))
+    assert torch.equal(gradient[1, :, 0], torch.tensor([1.0, 0.0, 0.0, 1.0]))
+
+
+def test_no_columns_gives_an_empty_output():
+    embeddings = CategoryEmbeddings([])
+
+    looked_up = embeddings(torch.zeros((5, 0), dtype=torch.int32))
+
+    assert looked_up.shape == (5, 0)
