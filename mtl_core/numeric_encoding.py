@@ -41,13 +41,21 @@ class PiecewiseLinearEncoding(nn.Module):
     ``n_bins`` bins; one whose quantiles coincide (a count with few distinct
     values) has fewer and takes only as many outputs, so no output is a constant
     0 that the first layer would multiply for nothing.
+
+    With ``keep_inputs`` the output starts with every input column unchanged,
+    ``len(edges)`` of them, and the bins follow: one gather then builds the whole
+    first-layer input, where a concatenation would copy it once more.
     """
 
-    def __init__(self, edges: list[np.ndarray], n_bins: int) -> None:
+    def __init__(
+        self, edges: list[np.ndarray], n_bins: int, keep_inputs: bool = False
+    ) -> None:
         super().__init__()
-        columns: list[int] = []
-        lower: list[np.ndarray] = [np.empty(0, np.float32)]
-        inverse_width: list[np.ndarray] = [np.empty(0, np.float32)]
+        self.n_kept = len(edges) if keep_inputs else 0
+        # A kept input is an unbounded "bin" with lower edge 0 and width 1.
+        columns: list[int] = list(range(self.n_kept))
+        lower: list[np.ndarray] = [np.zeros(self.n_kept, np.float32)]
+        inverse_width: list[np.ndarray] = [np.ones(self.n_kept, np.float32)]
         for j, column_edges in enumerate(edges):
             if column_edges.size < 3:
                 continue
@@ -60,6 +68,8 @@ class PiecewiseLinearEncoding(nn.Module):
         self.register_buffer(
             "inverse_width", torch.from_numpy(np.concatenate(inverse_width))
         )
+        # (x - lower) * inverse_width as one multiply-add: x * inverse_width + shift.
+        self.register_buffer("shift", -self.lower * self.inverse_width)
 
     @property
     def n_outputs(self) -> int:
@@ -69,5 +79,7 @@ class PiecewiseLinearEncoding(nn.Module):
         if self.n_outputs == 0:
             return numeric[:, :0]
         # The inputs and bins need no gradient, so the steps can work in place.
-        position = torch.index_select(numeric, 1, self.columns).sub_(self.lower)
-        return position.mul_(self.inverse_width).clamp_(0.0, 1.0)
+        position = torch.index_select(numeric, 1, self.columns)
+        torch.addcmul(self.shift, position, self.inverse_width, out=position)
+        position[:, self.n_kept :].clamp_(0.0, 1.0)
+        return position

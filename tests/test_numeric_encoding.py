@@ -87,5 +87,20 @@ def test_bins_stay_with_the_network_state():
 
     state = net.state_dict()
 
-    assert state["encoding.lower"].tolist() == [0.0, 1.0]
-    assert state["encoding.inverse_width"].tolist() == [1.0, 1.0]
+    # The kept input first (lower 0, width 1), then the two bins.
+    assert state["encoding.lower"].tolist() == [0.0, 0.0, 1.0]
+    assert state["encoding.inverse_width"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_kept_inputs_come_first_unchanged():
+    edges = [np.empty(0, np.float32), np.array([0.0, 1.0, 3.0], np.float32)]
+    encoding = PiecewiseLinearEncoding(edges, n_bins=4, keep_inputs=True)
+    numeric = torch.tensor([[-7.5, 2.0], [100.0, -1.0]])
+
+    encoded = encoding(numeric)
+
+    # Both inputs as they are, unclamped, then the second column's two bins.
+    assert encoding.n_outputs == 4
+    np.testing.assert_allclose(
+        encoded.numpy(), [[-7.5, 2.0, 1.0, 0.5], [100.0, -1.0, 0.0, 0.0]]
+    )
