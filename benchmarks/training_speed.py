@@ -126,6 +126,8 @@ def train_settings(
         batch_size=auto_batch_size(data.n_train),
         learning_rate=config.learning_rate,
         seed=config.seed,
+        weight_decay=config.weight_decay,
+        averaged_epochs=config.averaged_epochs,
     )
 
 

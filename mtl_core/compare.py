@@ -209,6 +209,8 @@ def _train_networks(
         learning_rate=config.learning_rate,
         seed=config.seed,
         time_budget_s=config.time_budget_s,
+        weight_decay=config.weight_decay,
+        averaged_epochs=config.averaged_epochs,
     )
 
     def on_epoch(report):
@@ -510,6 +512,12 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
                 "multitask": shared_fit.epochs_run,
                 "single_task_nn": {
                     name: fit.epochs_run for name, fit in single_fits.items()
+                },
+            },
+            "averaged_epochs": {
+                "multitask": shared_fit.averaged_epochs,
+                "single_task_nn": {
+                    name: fit.averaged_epochs for name, fit in single_fits.items()
                 },
             },
         },

@@ -40,6 +40,12 @@ class CompareConfig:
         0 the networks get each number as its scaled value only.
     learning_rate : float
         AdamW learning rate.
+    weight_decay : float
+        AdamW weight decay.
+    averaged_epochs : int
+        Epochs tried, in order of validation loss, for averaging with the best
+        epoch's weights; each stays in the average only if it lowers the
+        validation loss. 0 keeps the best epoch's weights alone.
     test_fraction, val_fraction : float
         Shares of the rows held out for testing and for early stopping.
     n_bootstrap : int
@@ -68,6 +74,8 @@ class CompareConfig:
     dropout: float = 0.1
     numeric_bins: int = 16
     learning_rate: float = 2e-3
+    weight_decay: float = 0.1
+    averaged_epochs: int = 5
     test_fraction: float = 0.2
     val_fraction: float = 0.1
     n_bootstrap: int = 1000
@@ -85,6 +93,11 @@ class CompareConfig:
         _check_range("n_bootstrap", self.n_bootstrap, 0, 100_000)
         _check_range("lightgbm_rounds", self.lightgbm_rounds, 1, 100_000)
         _check_range("numeric_bins", self.numeric_bins, 0, 256)
+        _check_range("averaged_epochs", self.averaged_epochs, 0, 10_000)
+        if not 0 <= self.weight_decay < float("inf"):
+            raise InputError(
+                f"invalid weight_decay {self.weight_decay!r}: use a number of 0 or more"
+            )
         if self.batch_size is not None:
             _check_range("batch_size", self.batch_size, 1, 1_000_000)
         if self.threads is not None:

@@ -225,3 +225,28 @@ def test_concurrent_runs_match_lone_run():
         thread.join(timeout=300)
     assert results[0] == lone
     assert results[1] == lone
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"weight_decay": -0.1}, "invalid weight_decay -0.1"),
+        ({"weight_decay": float("nan")}, "invalid weight_decay nan"),
+        ({"averaged_epochs": -1}, "averaged_epochs"),
+    ],
+)
+def test_config_rejects_bad_averaging_settings(setting, message):
+    with pytest.raises(InputError, match=message):
+        CompareConfig(targets=(TaskSpec("clicked"),), **setting)
+
+
+def test_metrics_list_the_averaged_epochs():
+    frame = related_tasks_frame(300)
+
+    result = run_comparison(frame, _config(max_epochs=4, n_bootstrap=0))
+
+    averaged = result.metrics["run"]["averaged_epochs"]
+    epochs_run = result.metrics["run"]["epochs_run"]
+    assert 1 <= len(averaged["multitask"]) <= 6
+    assert max(averaged["multitask"]) <= epochs_run["multitask"]
+    assert set(averaged["single_task_nn"]) == set(epochs_run["single_task_nn"])
