@@ -110,8 +110,8 @@ class TaskLosses(nn.Module):
         1 / (labelled rows of its task), and missing labels by 0.
         """
         labelled = ~torch.isnan(labels)
-        counts = labelled.sum(dim=0).clamp(min=1)
-        weights = labelled.to(labels.dtype) / counts
+        counts = labelled.sum(dim=0).clamp_(min=1)
+        weights = labelled / counts
         filled = torch.nan_to_num(labels, nan=0.0)
         parts: list[tuple[list[int], torch.Tensor]] = []
         for indices, loss in (
@@ -121,8 +121,9 @@ class TaskLosses(nn.Module):
             if not indices:
                 continue
             stacked = torch.cat([outputs[i][:, :1] for i in indices], dim=1)
-            elementwise = loss(stacked, filled[:, indices])
-            parts.append((indices, (elementwise * weights[:, indices]).sum(dim=0)))
+            columns = _columns(indices)
+            elementwise = loss(stacked, filled[:, columns])
+            parts.append((indices, (elementwise * weights[:, columns]).sum(dim=0)))
         for i in self._multiclass:
             elementwise = functional.cross_entropy(
                 outputs[i], filled[:, i].long(), reduction="none"
@@ -144,6 +145,16 @@ class TaskLosses(nn.Module):
         self, outputs: list[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
         return self.per_task_tensor(outputs, labels).sum()
+
+
+def _columns(indices: list[int]) -> slice | list[int]:
+    """Return ``indices`` as a slice where they are consecutive.
+
+    Indexing with a slice gives a view, where a list copies the columns.
+    """
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return slice(indices[0], indices[-1] + 1)
+    return indices
 
 
 def _binary_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
