@@ -1,8 +1,10 @@
 """Categorical embeddings looked up from one flat parameter."""
 
+import pytest
 import torch
 
 from mtl_core.category_embedding import CategoryEmbeddings, embedding_size
+from mtl_core.network import SharedTrunkNet
 
 
 def test_each_column_reads_its_own_table():
@@ -48,3 +50,20 @@ def test_no_columns_gives_an_empty_output():
     looked_up = embeddings(torch.zeros((5, 0), dtype=torch.int32))
 
     assert looked_up.shape == (5, 0)
+
+
+@pytest.mark.parametrize(
+    ("n_numeric", "cardinalities"),
+    [(0, [3, 5]), (3, []), (0, []), (2, [4])],
+)
+def test_network_trains_with_any_feature_mix(n_numeric, cardinalities):
+    net = SharedTrunkNet(n_numeric, cardinalities, [1, 3], hidden_sizes=(8,))
+    numeric = torch.randn(6, n_numeric)
+    categorical = torch.zeros((6, len(cardinalities)), dtype=torch.int32)
+
+    outputs = net(numeric, categorical)
+    sum(output.sum() for output in outputs).backward()
+
+    assert [output.shape for output in outputs] == [(6, 1), (6, 3)]
+    # An empty embedding table (no categorical columns) takes no part.
+    assert all(p.grad is not None for p in net.parameters() if p.numel())
