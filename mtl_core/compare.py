@@ -31,12 +31,15 @@ from mtl_core.metrics import (
 )
 from mtl_core.network import SharedTrunkNet
 from mtl_core.numeric_encoding import quantile_edges
-from mtl_core.plural import counted
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
 from mtl_core.sides import SIDES
-from mtl_core.split import duplicate_groups, split_grouped_rows
+from mtl_core.split import (
+    duplicate_groups,
+    duplicate_rows_phrase,
+    split_grouped_rows,
+)
 from mtl_core.tasks import Task, resolve_tasks
 from mtl_core.training import (
     NetInputs,
@@ -400,9 +403,12 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     selection = select_features(frame, tasks, config.exclude)
     if not selection.roles:
         left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"
+        fix = "add columns that describe the customers"
+        if selection.excluded_by_user():
+            fix += ", or exclude fewer"
         raise InputError(
-            "no feature column is left to learn from (columns left out: "
-            f"{left_out}): add columns that describe the customers, or exclude fewer"
+            f"no feature column is left to learn from (columns left out: {left_out}): "
+            f"{fix}"
         )
     if len(frame) < 30:
         raise InputError(
@@ -422,13 +428,8 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
             "sharing: choose two or more targets"
         )
     if split.n_duplicate_rows:
-        copies = (
-            "is an exact copy of another row"
-            if split.n_duplicate_rows == 1
-            else "are exact copies of other rows"
-        )
         warnings.append(
-            f"{counted(split.n_duplicate_rows, 'row')} {copies}; each copy was kept in "
+            f"{duplicate_rows_phrase(split.n_duplicate_rows)}; each copy was kept in "
             "the same part of the split as its original, so no test row was seen in "
             "training"
         )

@@ -45,11 +45,18 @@ class ExcludedColumn:
     reason: str
 
 
+_BY_USER = "excluded by the user"
+
+
 @dataclass(frozen=True)
 class FeatureSelection:
     roles: list[ColumnRole]
     excluded: list[ExcludedColumn]
     warnings: list[str]
+
+    def excluded_by_user(self) -> list[str]:
+        """Return the columns the user chose to exclude."""
+        return [item.column for item in self.excluded if item.reason == _BY_USER]
 
 
 def looks_like_id(series: pd.Series, name: str) -> bool:
@@ -195,7 +202,7 @@ def select_features(
         if column in target_columns:
             continue
         if column in exclude:
-            excluded.append(ExcludedColumn(column, "excluded by the user"))
+            excluded.append(ExcludedColumn(column, _BY_USER))
             continue
         if column == source_column:
             excluded.append(

@@ -198,7 +198,11 @@ class SharedTrunkNet(nn.Module):
         layers: list[nn.Module] = [nn.ReLU(inplace=True), FastDropout(dropout)]
         width = first
         for size in rest:
-            layers += [nn.Linear(width, size), nn.ReLU(inplace=True), FastDropout(dropout)]
+            layers += [
+                nn.Linear(width, size),
+                nn.ReLU(inplace=True),
+                FastDropout(dropout),
+            ]
             width = size
         self.trunk = nn.Sequential(*layers)
         self.heads = TaskHeads(width, head_size, head_outputs)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mtl_core.plural import counted
 from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -96,9 +97,8 @@ def split_grouped_rows(
     row_parts = part_of_group[groups]
     n_duplicates = len(groups) - n_groups
     logger.warning(
-        "%d rows are exact copies of other rows; each copy stays in its original's "
-        "part of the split",
-        n_duplicates,
+        "%s, and each copy stays in its original's part of the split",
+        duplicate_rows_phrase(n_duplicates),
     )
     split = Split(
         np.flatnonzero(row_parts == 0),
@@ -144,3 +144,10 @@ def _log_split(split: Split) -> None:
         len(split.test),
         split.stratified_on or "nothing",
     )
+
+
+def duplicate_rows_phrase(n_duplicates: int) -> str:
+    """Return "1 row is an exact copy of another row" or its plural for a count."""
+    if n_duplicates == 1:
+        return "1 row is an exact copy of another row"
+    return f"{counted(n_duplicates, 'row')} are exact copies of other rows"

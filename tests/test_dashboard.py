@@ -586,6 +586,8 @@ def test_no_feature_left_blocks_training():
     assert not at.exception
     errors = [visible_text(e) for e in at.error]
     assert any("No feature column is left" in e and "customer_id" in e for e in errors)
+    # The identifier was left out automatically, so excluding fewer cannot help.
+    assert not any("exclude fewer" in e for e in errors)
     assert not [b for b in at.button if b.key == "train" and not b.disabled]
 
 

@@ -301,6 +301,19 @@ def test_no_feature_left_rejected(tmp_path, capsys):
     assert status == 2
     assert "no feature column is left" in err
     assert "'id'" in err
+    # Nothing was excluded by the user, so excluding fewer cannot help.
+    assert "exclude fewer" not in err
+
+
+def test_user_exclusion_suggests_excluding_fewer(tmp_path, capsys):
+    rows = {"visits": list(range(N_ROWS)), "clicked": _rows()["clicked"]}
+    status, _ = _run(
+        tmp_path, {"a.csv": _csv(rows)}, ["clicked"], "--exclude", "visits"
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no feature column is left" in err
+    assert "exclude fewer" in err
 
 
 def test_ragged_extra_fields_not_features(tmp_path):
@@ -331,3 +344,17 @@ def test_duplicate_rows_never_cross_split(tmp_path):
     assert status == 0
     assert metrics["run"]["n_rows"] == 2 * N_ROWS
     assert any("exact copies" in warning for warning in metrics["run"]["warnings"])
+
+
+def test_one_duplicate_row_in_the_singular(tmp_path, caplog):
+    content = _csv(_rows())
+    once = content + content.splitlines()[1] + "\n"
+
+    with caplog.at_level("WARNING", logger="mtl_core.split"):
+        status, metrics = _run(tmp_path, {"a.csv": once}, ["clicked"])
+
+    assert status == 0
+    assert "1 row is an exact copy of another row" in caplog.text
+    assert "1 rows" not in caplog.text
+    warnings = metrics["run"]["warnings"]
+    assert any("1 row is an exact copy of another row" in text for text in warnings)
