@@ -23,6 +23,7 @@ from dashboard.text import md, metric_name, number, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
 from mtl_core.class_counts import rare_class_remark, rare_test_class
+from mtl_core.plural import counted
 from mtl_core.report_content import (
     SAVINGS_TITLES,
     comparison_reason,
@@ -53,6 +54,10 @@ RESULT_LABELS = {
     ),
     "mean_relative_gain_pct_vs_lightgbm": "Mean relative gain vs LightGBM (%)",
     "mean_roc_auc_gain_vs_lightgbm": "Mean ROC AUC gain vs LightGBM (binary tasks)",
+    "tasks_shared_better_vs_single_task_nn": "Tasks clearly better vs single-task",
+    "tasks_shared_worse_vs_single_task_nn": "Tasks clearly worse vs single-task",
+    "tasks_shared_better_vs_lightgbm": "Tasks clearly better vs LightGBM",
+    "tasks_shared_worse_vs_lightgbm": "Tasks clearly worse vs LightGBM",
     "vs_single_task_nn_s": "Seconds saved vs single-task networks",
     "vs_lightgbm_s": "Seconds saved vs LightGBM",
     "shared_run_cost": "Shared model: cost per run",
@@ -309,10 +314,27 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
             parts.append(f"{significant(abs(gain))}% {word} than {_OTHER[side]}")
         if not parts:
             return "n/a: no task had values for both sides."
+        counts = []
+        for side in SEPARATE_SIDES:
+            better = result.get(f"tasks_shared_better_vs_{side}")
+            worse = result.get(f"tasks_shared_worse_vs_{side}")
+            if better is None or worse is None:
+                continue
+            counts.append(
+                f"better on {better} and worse on {worse} against {_OTHER[side]}"
+            )
+        tally = ""
+        if counts:
+            tally = (
+                " Counting only differences whose 95% interval excludes 0, it is "
+                + ", and ".join(counts)
+                + f" (of {counted(len(priced['tasks']), 'task')})."
+            )
         return (
             "On the primary metric, averaged over the tasks, the shared model scores "
             + " and ".join(parts)
             + ", relative to the separate model's value."
+            + tally
         )
     if key == "training_time_saved":
         parts = []

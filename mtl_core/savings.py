@@ -33,10 +33,12 @@ def _accuracy_gain(tasks: list[dict]) -> dict:
     per_task = {}
     relative = {side: [] for side in SEPARATE_SIDES}
     auc_points = {side: [] for side in SEPARATE_SIDES}
+    verdicts = {side: [] for side in SEPARATE_SIDES}
     for task in tasks:
         entry = {"metric": task["primary_metric"]}
         for side in SEPARATE_SIDES:
             comparison = task["comparisons"].get(side, {})
+            verdicts[side].append(comparison.get("verdict"))
             gain = comparison.get("difference")
             entry[f"vs_{side}"] = gain
             separate_value = task["metrics"].get(side, {}).get(task["primary_metric"])
@@ -49,13 +51,21 @@ def _accuracy_gain(tasks: list[dict]) -> dict:
     for side in SEPARATE_SIDES:
         result[f"mean_relative_gain_pct_vs_{side}"] = _mean(relative[side])
         result[f"mean_roc_auc_gain_vs_{side}"] = _mean(auc_points[side])
+        # A mean of relative gains can be positive while most tasks lost, so the
+        # tasks won and lost are counted beside it.
+        result[f"tasks_shared_better_vs_{side}"] = verdicts[side].count("shared_better")
+        result[f"tasks_shared_worse_vs_{side}"] = verdicts[side].count(
+            "separate_better"
+        )
     return {
         "formula": "gain = metric_shared - metric_separate (sign flipped where lower is "
-        "better); relative gain = gain / |metric_separate|, averaged over tasks",
+        "better); relative gain = gain / |metric_separate|, averaged over tasks; "
+        "tasks better or worse: comparisons whose 95% interval of the gain lies above "
+        "or below 0",
         "inputs": {"per_task": per_task},
         "result": result,
         "per_task": per_task,
-        "unit": "metric points; percent",
+        "unit": "metric points; percent; tasks",
     }
 
 

@@ -640,3 +640,21 @@ def test_short_durations_keep_two_digits():
     assert seconds(0.0912) == "0.091 s"
     assert seconds(12.34) == "12.3 s"
     assert seconds(150) == "2.5 min"
+
+
+def test_accuracy_sentence_counts_clear_wins_and_losses():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 0.0)
+
+    sentence = _savings_sentence(
+        "accuracy_gain", priced["savings"]["accuracy_gain"], priced
+    )
+
+    # The fixture's verdicts: two clear wins against the single-task networks, one
+    # clear loss (revenue) against LightGBM.
+    assert "better on 2 and worse on 0 against the single-task networks" in sentence
+    assert "better on 0 and worse on 1 against LightGBM" in sentence
+    assert "(of 3 tasks)" in sentence

@@ -130,3 +130,21 @@ def test_every_figure_shows_formula_and_inputs():
         assert savings[name]["formula"], name
         assert savings[name]["inputs"], name
         assert savings[name]["result"] is not None, name
+
+
+def test_accuracy_gain_counts_clear_wins_and_losses():
+    metrics = _metrics()
+    # One large relative win and two clear losses: the mean is still positive.
+    verdicts = ["separate_better", "separate_better", "shared_better"]
+    for task, verdict in zip(metrics["tasks"], verdicts, strict=True):
+        task["comparisons"]["lightgbm"]["verdict"] = verdict
+    metrics["tasks"][2]["comparisons"]["lightgbm"]["difference"] = 30.0
+
+    result = compute_savings(metrics, 2.0, 0.0)["accuracy_gain"]["result"]
+
+    assert result["mean_relative_gain_pct_vs_lightgbm"] > 0
+    assert result["tasks_shared_better_vs_lightgbm"] == 1
+    assert result["tasks_shared_worse_vs_lightgbm"] == 2
+    # No verdicts recorded against the single-task networks: nothing counted.
+    assert result["tasks_shared_better_vs_single_task_nn"] == 0
+    assert result["tasks_shared_worse_vs_single_task_nn"] == 0
