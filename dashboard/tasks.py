@@ -319,14 +319,17 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     for item in skipped:
         st.warning(f"Target **{md(item.column)}** will be skipped: {md(item.reason)}")
 
+    by_user = set(selection.excluded_by_user())
     automatic = [
-        item for item in selection.excluded if item.reason != "excluded by the user"
+        f"**{md(item.column)}**: {md(item.reason)}"
+        for item in selection.excluded
+        if item.column not in by_user
+        and item.column != source_column(entry["loaded"])
     ]
-    for item in automatic:
-        if item.column == source_column(entry["loaded"]):
-            continue
-        st.warning(
-            f"Column **{md(item.column)}** is not used as a feature: {md(item.reason)}."
+    if automatic:
+        # Routine decisions, not problems: one note instead of a warning per column.
+        st.info(
+            "Left out of the features automatically:\n\n- " + "\n- ".join(automatic)
         )
     for warning in selection.warnings:
         st.warning(f"Check before training: {md(warning)}.")

@@ -658,3 +658,18 @@ def test_accuracy_sentence_counts_clear_wins_and_losses():
     assert "better on 2 and worse on 0 against the single-task networks" in sentence
     assert "better on 0 and worse on 1 against LightGBM" in sentence
     assert "(of 3 tasks)" in sentence
+
+
+def test_automatic_exclusions_in_one_note():
+    header = "customer_id,constant,visits,clicked\n"
+    rows = "".join(f"r{i},7,{i % 5},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    at = new_app()
+    configure(at, (header + rows).encode(), ["clicked"])
+    assert not at.exception
+
+    notes = [visible_text(i) for i in at.info if "automatically" in i.value]
+
+    assert len(notes) == 1
+    assert "customer_id" in notes[0]
+    assert "constant" in notes[0]
+    assert not any("not used as a feature" in w.value for w in at.warning)
