@@ -143,9 +143,9 @@ def test_default_page_renders_sample():
         "retained",
         "preferred_channel",
     ]
-    warnings = " ".join(w.value for w in at.warning)
-    assert "customer" in warnings
-    assert "identifier" in warnings
+    notes = " ".join(i.value for i in at.info)
+    assert "customer" in notes
+    assert "identifier" in notes
     assert state.RESULTS not in at.session_state
 
 
