@@ -9,6 +9,7 @@ change rebuilds only the time and cost chart.
 from __future__ import annotations
 
 import copy
+import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -279,6 +280,17 @@ def _metrics_per_task(priced: dict, cache: dict) -> None:
         _task_block(priced, index, task, cache, with_chart=layout == LAYOUTS[0])
 
 
+def _utc_time(created: Any) -> str:
+    """Return an ISO timestamp as "2026-12-04 23:59:48 UTC", or as given."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(created))
+    except ValueError:
+        return str(created)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _result_value(key: str, value: Any) -> str:
     if key.endswith("_s") and finite_number(value) is not None:
         return f"{significant(value)} s"
@@ -296,7 +308,8 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
         elif ratio is not None and ratio > 1:
             speed = " (slower)"
         return (
-            f"One shared model replaces {inputs.get('T')} separate models. It trained "
+            "One shared model replaces "
+            f"{counted(inputs.get('T') or 0, 'separate model')}. It trained "
             f"in {seconds(inputs.get('t_shared_s'))}, against "
             f"{seconds(inputs.get('sum_t_single_s'))} for the single-task networks "
             f"together{speed}."
@@ -497,13 +510,17 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
             "current choices."
         )
     st.caption(
-        f"Run of {md(run.get('created_utc'))} UTC on "
+        f"Run of {md(_utc_time(run.get('created_utc')))} on "
         f"{md(description.get('data_label'))}: "
         f"{number(run.get('n_rows'))} rows, targets "
         f"{', '.join(md(t['name']) for t in priced['tasks'])}, "
         f"{run.get('settings', {}).get('max_epochs')} epochs, seed {run.get('seed')}, "
         f"{run.get('settings', {}).get('n_bootstrap')} bootstrap resamples."
     )
+    # Above the verdicts, because a warning (one target, rare classes) changes how
+    # they read.
+    for warning in run.get("warnings") or []:
+        st.warning(f"Warning from the run: {md(str(warning).rstrip('.'))}.")
     cache = figure_cache(results)
     _verdicts(priced)
     _metrics_per_task(priced, cache)
@@ -545,6 +562,4 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
     _reasons_table(priced.get("skipped_tasks") or [], "None: every target was trained.")
     st.markdown("**Columns not used as features**")
     _reasons_table(run.get("excluded_columns") or [], "None.")
-    for warning in run.get("warnings") or []:
-        st.warning(md(warning))
     _run_details(priced)

@@ -24,7 +24,15 @@ from mtl_core.feature_selection import (
     looks_like_id,
     select_features,
 )
-from mtl_core.tasks import KINDS, MAX_CLASSES, Task, TaskSpec, infer_kind, resolve_tasks
+from mtl_core.tasks import (
+    KINDS,
+    MAX_CLASSES,
+    Task,
+    TaskSpec,
+    infer_kind,
+    resolve_tasks,
+    single_target_warning,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +339,10 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
         st.info(
             "Left out of the features automatically:\n\n- " + "\n- ".join(automatic)
         )
-    for warning in selection.warnings:
+    warnings = list(selection.warnings)
+    if len(tasks) == 1:
+        warnings.append(single_target_warning(tasks[0].name))
+    for warning in warnings:
         st.warning(f"Check before training: {md(warning)}.")
     st.caption(
         f"Features ({len(selection.roles)}): "

@@ -40,7 +40,7 @@ from mtl_core.split import (
     duplicate_rows_phrase,
     split_grouped_rows,
 )
-from mtl_core.tasks import Task, resolve_tasks
+from mtl_core.tasks import Task, resolve_tasks, single_target_warning
 from mtl_core.training import (
     NetInputs,
     TrainSettings,
@@ -422,11 +422,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     release_free_memory()
     warnings = list(selection.warnings)
     if len(tasks) == 1:
-        warnings.append(
-            f"only one target ({tasks[0].name!r}) can be trained, so the shared model "
-            "is a single-task network too and comparing the two cannot measure "
-            "sharing: choose two or more targets"
-        )
+        warnings.append(single_target_warning(tasks[0].name))
     if split.n_duplicate_rows:
         warnings.append(
             f"{duplicate_rows_phrase(split.n_duplicate_rows)}; each copy was kept in "

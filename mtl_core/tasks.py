@@ -310,3 +310,12 @@ def resolve_tasks(
         reasons = "; ".join(item.reason for item in skipped)
         raise InputError(f"no target can be trained: {reasons}")
     return tasks, skipped
+
+
+def single_target_warning(name: str) -> str:
+    """Return the warning for a run that can train only the target ``name``."""
+    return (
+        f"only one target ({name!r}) can be trained, so the shared model is a "
+        "single-task network too and comparing the two cannot measure sharing: "
+        "choose two or more targets"
+    )

@@ -673,3 +673,22 @@ def test_automatic_exclusions_in_one_note():
     assert "customer_id" in notes[0]
     assert "constant" in notes[0]
     assert not any("not used as a feature" in w.value for w in at.warning)
+
+
+def test_single_target_warned_before_and_after_training():
+    at = new_app()
+    configure(at, sample_slice(), ["clicked"])
+
+    before = [w.value for w in at.warning if "only one target" in w.value]
+    train(at)
+    after = [w.value for w in at.warning if "only one target" in w.value]
+    captions = " ".join(c.value for c in at.caption)
+    sentences = " ".join(m.value for m in at.markdown)
+
+    assert len(before) == 1
+    assert before[0].startswith("Check before training:")
+    # Once in the targets section, once among the run's warnings above the verdicts.
+    assert len(after) == 2
+    assert "One shared model replaces 1 separate model." in sentences
+    assert "UTC" in captions
+    assert "+00:00" not in captions
