@@ -380,6 +380,11 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 f"At {price} per compute hour, one training run of the shared model "
                 "costs " + " and ".join(parts) + "."
             )
+        if inputs.get("T") == 1:
+            return sentence + (
+                " With one target each side is one model, so running the shared model "
+                "saves no upkeep."
+            )
         if not finite_number(inputs.get("upkeep_per_model_month")):
             return sentence + (
                 " Set the upkeep per model in the sidebar to see the monthly saving "

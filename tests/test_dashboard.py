@@ -692,3 +692,19 @@ def test_single_target_warned_before_and_after_training():
     assert "One shared model replaces 1 separate model." in sentences
     assert "UTC" in captions
     assert "+00:00" not in captions
+
+
+def test_cost_sentence_with_one_target_claims_no_upkeep_saving():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 20.0)
+    entry = priced["savings"]["cost_reduction"]
+    entry["inputs"]["T"] = 1
+
+    sentence = _savings_sentence("cost_reduction", entry, priced)
+
+    assert "saves no upkeep" in sentence
+    assert "instead of 1" not in sentence
+    assert "instead of several" not in sentence
