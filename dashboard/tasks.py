@@ -301,12 +301,9 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
         return None
     if not selection.roles:
         left_out = ", ".join(f"`{md(item.column)}`" for item in selection.excluded)
-        fix = "Add columns that describe the customers"
-        if selection.excluded_by_user():
-            fix += ", or exclude fewer columns"
         st.error(
             "**No feature column is left to learn from** (left out: "
-            f"{left_out or 'none'}). {fix}."
+            f"{left_out or 'none'}). {selection.no_features_advice().capitalize()}."
         )
         return None
 

@@ -403,12 +403,9 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
     selection = select_features(frame, tasks, config.exclude)
     if not selection.roles:
         left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"
-        fix = "add columns that describe the customers"
-        if selection.excluded_by_user():
-            fix += ", or exclude fewer"
         raise InputError(
             f"no feature column is left to learn from (columns left out: {left_out}): "
-            f"{fix}"
+            f"{selection.no_features_advice()}"
         )
     if len(frame) < 30:
         raise InputError(

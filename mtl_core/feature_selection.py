@@ -58,6 +58,16 @@ class FeatureSelection:
         """Return the columns the user chose to exclude."""
         return [item.column for item in self.excluded if item.reason == _BY_USER]
 
+    def no_features_advice(self) -> str:
+        """Return what to do when no feature is left, in lower case.
+
+        Excluding fewer columns helps only where the user excluded some.
+        """
+        advice = "add columns that describe the customers"
+        if self.excluded_by_user():
+            advice += ", or exclude fewer columns"
+        return advice
+
 
 def looks_like_id(series: pd.Series, name: str) -> bool:
     """Tell whether a column identifies rows: unique per row, or named like an id

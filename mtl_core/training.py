@@ -290,13 +290,17 @@ def fit_network(
         curve["epoch"].append(epoch)
         curve["train_loss"].append(train_loss)
         curve["val_loss"].append(val_loss)
-        if val_loss < best[0] - 1e-6:
-            best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
-        if settings.averaged_epochs:
-            snapshots.append((val_loss, epoch, copy.deepcopy(net.state_dict())))
-            # Only the lowest losses can be tried, so the others are dropped.
-            snapshots.sort(key=lambda snapshot: (snapshot[0], snapshot[1]))
-            del snapshots[settings.averaged_epochs + 1 :]
+        improved = val_loss < best[0] - 1e-6
+        if improved or settings.averaged_epochs:
+            # One copy serves both lists: a kept state is only read afterwards.
+            state = copy.deepcopy(net.state_dict())
+            if improved:
+                best = (val_loss, epoch, state)
+            if settings.averaged_epochs:
+                snapshots.append((val_loss, epoch, state))
+                # Only the lowest losses can be tried, so the others are dropped.
+                snapshots.sort(key=lambda snapshot: (snapshot[0], snapshot[1]))
+                del snapshots[settings.averaged_epochs + 1 :]
         elapsed = time.perf_counter() - started
         logger.debug(
             "epoch %d: train loss %.4f, validation loss %.4f",
@@ -348,13 +352,13 @@ def _average_epochs(net, loss_fn, val, device, snapshots, n_tried) -> list[int]:
     The ``n_tried`` epochs with the next-lowest validation losses are tried in that
     order: each joins the uniform average only if the averaged weights score a
     lower validation loss than the average without it. ``net`` is left with the
-    final average. Returns the epochs in it, best first.
+    final average. ``snapshots`` are (loss, epoch, state), lowest loss first.
+    Returns the epochs in the average, best first.
     """
-    ordered = sorted(snapshots, key=lambda snapshot: (snapshot[0], snapshot[1]))
-    best_loss, best_epoch, best_state = ordered[0]
+    best_loss, best_epoch, best_state = snapshots[0]
     members = [best_state]
     epochs = [best_epoch]
-    for _, epoch, state in ordered[1 : n_tried + 1]:
+    for _, epoch, state in snapshots[1 : n_tried + 1]:
         net.load_state_dict(_mean_state([*members, state]))
         loss = float(sum(_evaluate(net, loss_fn, val, device)))
         if loss < best_loss - 1e-6:

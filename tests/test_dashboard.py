@@ -694,7 +694,7 @@ def test_single_target_warned_before_and_after_training():
     assert "+00:00" not in captions
 
 
-def test_cost_sentence_with_one_target_claims_no_upkeep_saving():
+def test_one_target_cost_saves_no_upkeep():
     from fixtures_metrics import make_metrics
 
     from dashboard.results import _savings_sentence, priced_metrics
