@@ -3,7 +3,10 @@
 Numbers get a missing-value indicator and a scaling robust to heavy tails: a
 signed log for skewed columns, then median and interquartile range. Categories
 become integer codes for learned embeddings, with code 0 for missing and unseen
-values. Dates become calendar parts. The transform is fitted on training rows only.
+values. Dates become calendar parts. A number with few distinct values (a browser
+code, a region, a family size, a month) also becomes a category for the networks:
+a tree can split any one value off, while a network gets the values in order. The
+transform is fitted on training rows only.
 
 Both ``fit`` and ``transform`` take the rows to use as positions and work one
 column at a time, so no copy of the frame is made and each output matrix is
@@ -28,6 +31,11 @@ MAX_CATEGORIES = 1000
 _CLIP = 10.0
 _SKEW_LIMIT = 2.0
 _DATE_PARTS = ("year", "month", "day", "day_of_week")
+# A number is also a category when it has at most _MAX_CODED_VALUES distinct
+# training values and at least _ROWS_PER_VALUE training rows per value. With
+# fewer rows per value the networks fitted each value's noise (docs/benchmarks.md).
+_MAX_CODED_VALUES = 24
+_ROWS_PER_VALUE = 250
 
 
 @dataclass
@@ -43,9 +51,10 @@ class FeatureMatrices:
     """Model inputs for a set of rows.
 
     ``numeric`` is float32 of shape ``(n_rows, n_numeric)`` (scaled, no NaN),
-    ``categorical`` int32 of shape ``(n_rows, n_categorical)`` (codes, 0 for
-    missing or unseen), ``raw`` float32 of shape ``(n_rows, n_raw)``: unscaled
-    numbers with NaN and category codes as float, for LightGBM.
+    ``categorical`` int32 with one column per category column and then one per
+    coded number (codes, 0 for missing or unseen), ``raw`` float32 of shape
+    ``(n_rows, n_raw)``: unscaled numbers with NaN and category codes as float,
+    for LightGBM, which splits numbers itself.
     """
 
     numeric: np.ndarray
@@ -61,6 +70,8 @@ class FeaturePreprocessor:
     numeric_columns_: list[str] = field(default_factory=list)
     scales_: dict[str, _NumericScale] = field(default_factory=dict)
     categories_: dict[str, pd.Index] = field(default_factory=dict)
+    # Sorted distinct training values of each number source coded as a category.
+    number_codes_: dict[str, np.ndarray] = field(default_factory=dict)
     fitted_: bool = False
 
     @property
@@ -77,6 +88,7 @@ class FeaturePreprocessor:
         self.numeric_columns_ = []
         self.scales_ = {}
         self.categories_ = {}
+        self.number_codes_ = {}
         for item in self.roles:
             series = _take(frame[item.column], rows)
             if item.role == "categorical":
@@ -85,13 +97,21 @@ class FeaturePreprocessor:
             for name, values in _number_sources(item, series):
                 self.numeric_columns_.append(name)
                 self.scales_[name] = _fit_scale(values)
+                distinct = _few_distinct_values(values)
+                if distinct is not None:
+                    self.number_codes_[name] = distinct
         self.fitted_ = True
         return self
 
     @property
     def cardinalities(self) -> list[int]:
-        """Embedding table sizes, one per categorical column (code 0 included)."""
-        return [len(self.categories_[c]) + 1 for c in self.categorical_columns]
+        """Embedding table sizes, one per network category column (code 0 included).
+
+        Category columns come first, then the numbers coded as categories.
+        """
+        return [len(self.categories_[c]) + 1 for c in self.categorical_columns] + [
+            len(values) + 1 for values in self.number_codes_.values()
+        ]
 
     @property
     def raw_feature_names(self) -> list[str]:
@@ -134,7 +154,7 @@ class FeaturePreprocessor:
         numeric = np.empty((n_rows, self.n_numeric), dtype=np.float32)
         # int32 is the narrowest index type torch's embeddings take, and half the
         # memory of int64. Codes stay below MAX_CATEGORIES + 1.
-        categorical = np.empty((n_rows, len(self.categorical_columns)), dtype=np.int32)
+        categorical = np.empty((n_rows, len(self.cardinalities)), dtype=np.int32)
         return numeric, categorical
 
     def _new_raw_features(self, n_rows: int) -> np.ndarray:
@@ -162,6 +182,10 @@ class FeaturePreprocessor:
         """
         raw_position = 0
         numeric_position = 0
+        n_categories = len(self.categorical_columns)
+        coded_position = {
+            name: n_categories + i for i, name in enumerate(self.number_codes_)
+        }
         for item in self.roles:
             if item.role == "categorical":
                 continue
@@ -173,6 +197,10 @@ class FeaturePreprocessor:
                 raw_position += 1
                 if numeric is None:
                     continue
+                if categorical is not None and name in coded_position:
+                    categorical[:, coded_position[name]] = _value_codes(
+                        values, self.number_codes_[name]
+                    )
                 missing = np.isnan(values)
                 scaled = _signed_log(values) if scale.log else values
                 scaled = np.clip((scaled - scale.center) / scale.scale, -_CLIP, _CLIP)
@@ -269,6 +297,26 @@ def _category_codes_of(series: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     lookup = vocabulary.get_indexer(texts)
     lookup = np.append(lookup, -1)  # position -1 is a missing value's code
     return lookup[codes] + 1
+
+
+def _few_distinct_values(values: np.ndarray) -> np.ndarray | None:
+    """Return the sorted distinct values of a number to code as a category, or None.
+
+    A flag (two values) gains nothing from an embedding, so it needs three values.
+    """
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if not 3 <= distinct.size <= _MAX_CODED_VALUES:
+        return None
+    if present.size < _ROWS_PER_VALUE * distinct.size:
+        return None
+    return distinct
+
+
+def _value_codes(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """Map values to 1-based positions in ``distinct``, 0 for missing or unseen."""
+    position = np.minimum(np.searchsorted(distinct, values), distinct.size - 1)
+    return np.where(distinct[position] == values, position + 1, 0)
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:

@@ -128,6 +128,33 @@ def test_preprocessor_same_transform_for_new_rows():
     assert np.array_equal(alone, batch)
 
 
+def test_few_valued_numbers_coded():
+    frame = related_tasks_frame(2000)
+    rng = np.random.default_rng(1)
+    frame["browser"] = rng.integers(1, 6, len(frame)).astype(float)  # 5 values
+    frame["store"] = rng.integers(0, 30, len(frame))  # 30 values: too many
+    frame["tier"] = rng.integers(0, 10, len(frame))  # 10 values, 200 rows each
+    frame.loc[::50, "browser"] = np.nan
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    assert list(prep.number_codes_) == ["joined (day_of_week)", "browser"]
+    assert prep.cardinalities[-2:] == [8, 6]
+
+    new = frame.iloc[:4].copy()
+    new["browser"] = [2.0, 5.0, 7.0, np.nan]  # 7 never seen in training
+    matrices = prep.transform(new)
+    n_categories = len(prep.categorical_columns)
+    assert matrices.categorical.shape == (4, n_categories + 2)
+    assert matrices.categorical[:, -1].tolist() == [2, 5, 0, 0]
+    # The number itself still enters scaled, and LightGBM's matrix is unchanged.
+    assert "browser" in prep.numeric_columns_
+    assert matrices.raw.shape[1] == len(prep.raw_feature_names)
+    assert np.array_equal(
+        matrices.raw[:, prep.raw_feature_names.index("browser")],
+        new["browser"].to_numpy(np.float32),
+        equal_nan=True,
+    )
+
+
 def test_transform_before_fit_rejected():
     frame = pd.DataFrame({"a": [1.0, 2.0]})
     with pytest.raises(MtlError, match="call fit"):
