@@ -17,6 +17,9 @@ WARNING_KINDS = frozenset(
         "text_to_missing",
     }
 )
+# Key of the loaded frame's ``attrs`` that maps each column read from yes/no text
+# as booleans to its (False, True) spellings, such as ("no", "yes").
+BOOLEAN_SPELLINGS_ATTR = "boolean_spellings"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class LoadNote:
         Plain sentence for the user.
     count : int or None
         Number of cells or rows affected, when the note is about a count.
+    boolean_spellings : tuple of str or None
+        For a column read as booleans from text other than true/false, the most
+        common spellings of False and True in the data, such as ``("no", "yes")``.
+        None for every other note.
     """
 
     file: str | None
@@ -42,6 +49,7 @@ class LoadNote:
     kind: str
     message: str
     count: int | None = None
+    boolean_spellings: tuple[str, str] | None = None
 
     @property
     def is_warning(self) -> bool:

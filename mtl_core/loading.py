@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from mtl_core.cleaning import clean_table
 from mtl_core.errors import InputError
 from mtl_core.file_reading import FileTable, read_file
-from mtl_core.load_records import FileInfo, LoadNote
+from mtl_core.load_records import BOOLEAN_SPELLINGS_ATTR, FileInfo, LoadNote
 
 __all__ = ["FileInfo", "LoadNote", "LoadedData", "Source", "load_csvs"]
 
@@ -131,6 +131,12 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     frame[source_column] = pd.Categorical.from_codes(codes, categories=names)
     # Feature selection reads this to leave the loader's own column out.
     frame.attrs["source_column"] = source_column
+    # Task resolution reads this to name a yes/no target's classes as the data does.
+    frame.attrs[BOOLEAN_SPELLINGS_ATTR] = {
+        note.column: note.boolean_spellings
+        for note in value_notes
+        if note.boolean_spellings is not None
+    }
 
     for note in notes:
         level = logging.WARNING if note.is_warning else logging.DEBUG

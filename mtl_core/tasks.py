@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mtl_core.errors import InputError
+from mtl_core.load_records import BOOLEAN_SPELLINGS_ATTR
 from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,14 @@ def _class_order(values: list) -> list:
     return ordered
 
 
-def _encode_classes(series: pd.Series, name: str) -> tuple[list[str], np.ndarray]:
+def _encode_classes(
+    series: pd.Series, boolean_spellings: tuple[str, str] | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Return the class names and each row's class code, NaN where missing.
+
+    A boolean column's classes are named by `boolean_spellings`, the (False, True)
+    spellings of the data, when given.
+    """
     present = series.dropna()
     if pd.api.types.is_float_dtype(present) and (present == present.round()).all():
         present = present.astype(np.int64)
@@ -163,6 +171,8 @@ def _encode_classes(series: pd.Series, name: str) -> tuple[list[str], np.ndarray
     classes = _class_order(list(pd.unique(present)))
     codes = pd.Categorical(series, categories=classes).codes.astype(float)
     codes[codes < 0] = np.nan
+    if boolean_spellings is not None and pd.api.types.is_bool_dtype(series):
+        return [boolean_spellings[int(value)] for value in classes], codes
     return [str(value) for value in classes], codes
 
 
@@ -237,7 +247,8 @@ def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
             labels[~np.isfinite(labels)] = np.nan
             classes = None
         else:
-            classes, labels = _encode_classes(series, spec.name)
+            spellings = frame.attrs.get(BOOLEAN_SPELLINGS_ATTR, {})
+            classes, labels = _encode_classes(series, spellings.get(spec.column))
 
     task = Task(
         name=spec.name, column=spec.column, kind=kind, classes=classes, labels=labels

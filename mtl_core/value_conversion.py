@@ -89,9 +89,17 @@ class ColumnNotes:
         self.column = column
         self.notes: list[LoadNote] = []
 
-    def add(self, kind: str, message: str, count: int | None = None) -> None:
+    def add(
+        self,
+        kind: str,
+        message: str,
+        count: int | None = None,
+        boolean_spellings: tuple[str, str] | None = None,
+    ) -> None:
         sentence = f"Column {self.column!r}: {message}."
-        self.notes.append(LoadNote(self.file, self.column, kind, sentence, count))
+        self.notes.append(
+            LoadNote(self.file, self.column, kind, sentence, count, boolean_spellings)
+        )
 
     def missing(self, breakdown: Counter[str]) -> None:
         total = sum(breakdown.values())
@@ -138,7 +146,12 @@ def convert_values(
             for flag in (True, False)
             if spellings[flag]
         )
-        notes.add("boolean", f"read {cells(n_values)} as booleans: {mapping}", n_values)
+        notes.add(
+            "boolean",
+            f"read {cells(n_values)} as booleans: {mapping}",
+            n_values,
+            _class_spellings(present, present_counts),
+        )
         notes.missing(missing)
         return _scatter(array, keep)
 
@@ -297,6 +310,29 @@ def _as_booleans(
     for spelling, flag in zip(spellings, flags, strict=True):
         found[flag].add(spelling)
     return pa.array(flags, type=pa.bool_()), found
+
+
+def _class_spellings(
+    present: pa.Array, counts: np.ndarray | None
+) -> tuple[str, str] | None:
+    """Return the most common spellings of False and True, for a target's classes.
+
+    None when the column spells only true and false. A value absent from the
+    column keeps the name "False" or "True". A tie goes to the spelling that sorts
+    last, so the result does not depend on the order of the rows.
+    """
+    spellings_present = present.to_pylist()
+    cell_counts = [1] * len(present) if counts is None else counts.tolist()
+    weights: Counter[str] = Counter()
+    for spelling, count in zip(spellings_present, cell_counts, strict=True):
+        weights[spelling] += count
+    if {spelling.lower() for spelling in weights} <= {"true", "false"}:
+        return None
+    spellings = []
+    for words, default in ((_FALSE_WORDS, "False"), (_TRUE_WORDS, "True")):
+        found = [(n, text) for text, n in weights.items() if text.lower() in words]
+        spellings.append(max(found)[1] if found else default)
+    return spellings[0], spellings[1]
 
 
 def may_change(values: pa.Array) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from mtl_core import csv_parse
 from mtl_core.cleaning import clean_column
 from mtl_core.errors import InputError
+from mtl_core.load_records import BOOLEAN_SPELLINGS_ATTR
 from mtl_core.loading import FileInfo, LoadedData, LoadNote, load_csvs
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -244,6 +245,28 @@ def test_boolean_note_names_spellings(tmp_path, cells, mapping):
 
     message = notes_of(loaded, "boolean", "flag")[0].message
     assert message.endswith(f"as booleans: {mapping}."), message
+
+
+@pytest.mark.parametrize(
+    ("cells", "spellings"),
+    [
+        (["yes", "no", "yes"], ("no", "yes")),
+        (["Yes", "yes", "yes", "No", "no", "no"], ("no", "yes")),
+        (["Y", "n", "Y"], ("n", "Y")),
+        (["yes", "yes"], ("False", "yes")),
+        (["TRUE", "FALSE", "true"], None),
+        (["True ", "false"], None),
+    ],
+    ids=["yes-no", "most-common", "y-n", "true-only", "true-false", "trimmed"],
+)
+def test_boolean_spellings_recorded(tmp_path, cells, spellings):
+    loaded = load_text(
+        tmp_path, "flag,id\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))
+    )
+
+    recorded = loaded.frame.attrs[BOOLEAN_SPELLINGS_ATTR]
+    assert recorded.get("flag") == spellings
+    assert notes_of(loaded, "boolean", "flag")[0].boolean_spellings == spellings
 
 
 def test_yes_no_unknown_stays_category(tmp_path):

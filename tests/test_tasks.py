@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from mtl_core.errors import InputError
+from mtl_core.loading import load_csvs
 from mtl_core.tasks import TaskSpec, infer_kind, resolve_task, resolve_tasks
 
 
@@ -56,6 +57,31 @@ def test_binary_positive_class_last():
     task = resolve_task(frame, TaskSpec("y"))
     assert task.classes == ["no", "yes"]
     assert task.labels[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("cells", "classes"),
+    [
+        (("yes", "no"), ["no", "yes"]),
+        (("Y", "N"), ["N", "Y"]),
+        (("true", "false"), ["False", "True"]),
+    ],
+    ids=["yes-no", "y-n", "true-false"],
+)
+def test_loaded_boolean_classes_keep_spelling(cells, classes):
+    positive, negative = cells
+    rows = "".join(f"{i},{positive if i % 3 else negative}\n" for i in range(30))
+    loaded = load_csvs([("data.csv", f"id,flag\n{rows}".encode())])
+
+    task = resolve_task(loaded.frame, TaskSpec("flag"))
+
+    assert task.classes == classes
+    assert task.labels[1] == 1.0  # row 1 is the positive class, listed last
+
+
+def test_bool_frame_classes_stay_true_false():
+    frame = pd.DataFrame({"flag": [True, False] * 10})
+    assert resolve_task(frame, TaskSpec("flag")).classes == ["False", "True"]
 
 
 def test_derived_target_from_count():
