@@ -16,6 +16,8 @@ from dashboard.text import md
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN
 from mtl_core.loading import load_csvs
+from mtl_core.number_format import format_count
+from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +142,23 @@ def _preview(loaded: Any) -> None:
     n_columns = frame.shape[1] - int(source_column(loaded) in frame.columns)
     n_files = len(loaded.files)
     st.markdown(
-        f"**{len(frame):,} rows** and **{n_columns} columns** from "
-        f"{n_files} file{'s' if n_files != 1 else ''}."
+        f"**{counted(len(frame), 'row')}** and **{counted(n_columns, 'column')}** "
+        f"from {counted(n_files, 'file')}."
     )
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
     notes = list(loaded.notes)
     kinds = Counter(note.kind.replace("_", " ") for note in notes)
-    title = f"How the files were read ({len(notes)} notes"
+    title = f"How the files were read ({counted(len(notes), 'note')}"
     if kinds:
-        title += ": " + ", ".join(f"{kind} {count}" for kind, count in kinds.items())
+        title += ": " + ", ".join(
+            f"{kind} {format_count(count)}" for kind, count in kinds.items()
+        )
     with st.expander(title + ")"):
         files = pd.DataFrame(file_info_dicts(loaded))
+        # Counts as text with separators, as everywhere else on the page.
+        for column in ("n_rows", "n_columns", "padded_rows"):
+            if column in files:
+                files[column] = files[column].map(format_count)
         if not files.empty:
             st.dataframe(files, hide_index=True)
         if not notes:
@@ -165,6 +173,6 @@ def _note_line(note: Any) -> str:
         where.append(md(note.file))
     if note.column:
         where.append(f"column {md(note.column)}")
-    count = f" ({note.count:,} values)" if note.count else ""
+    count = f" ({counted(note.count, 'value')})" if note.count else ""
     place = f" ({', '.join(where)})" if where else ""
     return f"- **{md(note.kind.replace('_', ' '))}**{count}{place}: {md(note.message)}"

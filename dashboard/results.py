@@ -20,10 +20,17 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import state
-from dashboard.text import md, metric_name, number, seconds, signed, significant
+from dashboard.text import md, number, seconds, signed, significant
 from mtl_core import charts
-from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, finite_number
+from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS
 from mtl_core.class_counts import rare_class_remark, rare_test_class
+from mtl_core.metrics import metric_label
+from mtl_core.number_format import (
+    finite_number,
+    format_count,
+    format_price,
+    format_upkeep,
+)
 from mtl_core.plural import counted
 from mtl_core.report_content import (
     SAVINGS_TITLES,
@@ -32,6 +39,7 @@ from mtl_core.report_content import (
     files_table,
     metric_table,
     run_summary,
+    setting_text,
     summary_sentence,
 )
 from mtl_core.savings import compute_savings
@@ -155,7 +163,7 @@ def verdict_sentence(task: dict, side: str) -> str:
     separate = number((values.get(side) or {}).get(metric))
     direction = "higher" if task.get("higher_is_better") else "lower"
     detail = (
-        f"{metric_name(metric)} {shared} against {separate}, {direction} is better; "
+        f"{metric_label(metric)} {shared} against {separate}, {direction} is better; "
         f"advantage of the shared model {signed(comparison.get('difference'))}, "
         f"95% interval {signed(comparison.get('ci_low'))} to "
         f"{signed(comparison.get('ci_high'))}"
@@ -227,7 +235,7 @@ def _metric_frame(task: dict) -> pd.DataFrame:
     rows = []
     for row in table.rows:
         key, primary, _ = row[0].partition(" (primary)")
-        label = metric_name(key)
+        label = metric_label(key)
         if label == key:  # already a display name, or "correct test predictions"
             label = key[:1].upper() + key[1:]
         if primary:
@@ -242,9 +250,9 @@ def _task_block(
     direction = "higher" if task.get("higher_is_better") else "lower"
     st.markdown(
         f"#### {md(task['name'])}\n"
-        f"{task['kind']} task, primary metric {metric_name(task['primary_metric'])} "
-        f"({direction} is better), {number(task.get('labelled_test_rows'))} labelled "
-        "test rows"
+        f"{task['kind']} task, primary metric {metric_label(task['primary_metric'])} "
+        f"({direction} is better), {format_count(task.get('labelled_test_rows'))} "
+        "labelled test rows"
     )
     if with_chart:
         left, right = st.columns([4, 5])
@@ -362,7 +370,7 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
         return "Training the shared model " + " and ".join(parts) + "."
     if key == "cost_reduction":
         price_value = finite_number(priced["savings"].get("price_per_hour"))
-        price = number(price_value)
+        price = format_price(price_value)
         parts = []
         for side in SEPARATE_SIDES:
             saved = finite_number(result.get(f"saved_per_run_vs_{side}"))
@@ -399,26 +407,29 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
         if inputs.get("predictions"):
             return (
                 "Share of correct predictions over the test rows of all "
-                f"classification tasks ({number(inputs['predictions'])} predictions)."
+                "classification tasks "
+                f"({format_count(inputs['predictions'])} predictions)."
             )
         return "n/a: there is no classification task in this run."
     return ""
 
 
-def _input_value(value: Any) -> str:
+def _input_value(key: str, value: Any) -> str:
     if isinstance(value, dict):
         # Per-side counts are keyed by side, so show the names used on the page.
         return ", ".join(
             f"{SIDE_LABELS.get(k, k)}: {display_value(v)}" for k, v in value.items()
         )
-    return display_value(value)
+    return setting_text(key, value)
 
 
 def _inputs_text(inputs: Any) -> str:
     if not isinstance(inputs, dict):
         return md(display_value(inputs))
     parts = [
-        f"{md(k)} = {md(_input_value(v))}" for k, v in inputs.items() if k != "per_task"
+        f"{md(k)} = {md(_input_value(k, v))}"
+        for k, v in inputs.items()
+        if k != "per_task"
     ]
     return "; ".join(parts)
 
@@ -440,7 +451,7 @@ def _savings_card(key: str, title: str, entry: dict | None, priced: dict) -> Non
             rows = [
                 {
                     "Task": name,
-                    "Metric": metric_name(values.get("metric")),
+                    "Metric": metric_label(values.get("metric")),
                     "vs single-task": signed(values.get("vs_single_task_nn")),
                     "vs LightGBM": signed(values.get("vs_lightgbm")),
                 }
@@ -460,9 +471,9 @@ def _savings(priced: dict) -> None:
     savings = priced["savings"]
     st.caption(
         f"Computed from this run's measured times and scores at "
-        f"{number(savings['price_per_hour'])} per compute hour and "
-        f"{number(savings['upkeep_per_model_month'])} upkeep per model per month "
-        "(change them in the sidebar)."
+        f"{format_price(savings['price_per_hour'])} per compute hour and "
+        f"{format_upkeep(savings['upkeep_per_model_month'])} upkeep per model per "
+        "month (change them in the sidebar)."
     )
     keys = list(SAVINGS_TITLES)
     for start in range(0, len(keys), 2):
@@ -490,7 +501,7 @@ def _run_details(priced: dict) -> None:
         settings = run.get("settings") or {}
         st.dataframe(
             pd.DataFrame(
-                [(k, display_value(v)) for k, v in settings.items()],
+                [(k, setting_text(k, v)) for k, v in settings.items()],
                 columns=["Setting", "Value"],
             ),
             hide_index=True,
@@ -507,6 +518,7 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
     """Render the results of the run stored in the session."""
     st.header("4. Results")
     run = priced["run"]
+    settings = run.get("settings") or {}
     description = results.get("description") or {}
     if current_key != results["run_key"]:
         st.warning(
@@ -517,10 +529,11 @@ def results_section(results: dict, priced: dict, current_key: str | None) -> Non
     st.caption(
         f"Run of {md(_utc_time(run.get('created_utc')))} on "
         f"{md(description.get('data_label'))}: "
-        f"{number(run.get('n_rows'))} rows, targets "
+        f"{format_count(run.get('n_rows'))} rows, targets "
         f"{', '.join(md(t['name']) for t in priced['tasks'])}, "
-        f"{run.get('settings', {}).get('max_epochs')} epochs, seed {run.get('seed')}, "
-        f"{run.get('settings', {}).get('n_bootstrap')} bootstrap resamples."
+        f"{format_count(settings.get('max_epochs'))} epochs, "
+        f"seed {setting_text('seed', run.get('seed'))}, "
+        f"{format_count(settings.get('n_bootstrap'))} bootstrap resamples."
     )
     # Above the verdicts, because a warning (one target, rare classes) changes how
     # they read.

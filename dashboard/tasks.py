@@ -24,6 +24,7 @@ from mtl_core.feature_selection import (
     looks_like_id,
     select_features,
 )
+from mtl_core.number_format import format_count
 from mtl_core.tasks import (
     KINDS,
     MAX_CLASSES,
@@ -252,8 +253,9 @@ def _kind_choices(data_key, selected, by_column, derived) -> list[TaskSpec]:
             index=KINDS.index(inferred),
             key=widget_key(f"kind::{name}", data_key),
             help=f"Inferred from the values: {inferred} "
-            f"({by_column[name].n_values:,} distinct values). binary = two classes, "
-            f"multiclass = up to {MAX_CLASSES} classes, regression = a number.",
+            f"({format_count(by_column[name].n_values)} distinct values). "
+            f"binary = two classes, multiclass = up to {MAX_CLASSES} classes, "
+            "regression = a number.",
         )
         specs.append(TaskSpec(column=name, kind=None if kind == inferred else kind))
     return specs
@@ -316,7 +318,7 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
             {
                 "Task": task.name,
                 "Kind": task.kind,
-                "Labelled rows": int(task.labelled.sum()),
+                "Labelled rows": format_count(int(task.labelled.sum())),
                 "Classes": classes or "(a number)",
             }
         )
@@ -342,7 +344,7 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     for warning in warnings:
         st.warning(f"Check before training: {md(warning)}.")
     st.caption(
-        f"Features ({len(selection.roles)}): "
+        f"Features ({format_count(len(selection.roles))}): "
         + ", ".join(md(role.column) for role in selection.roles)
     )
     return TaskChoice(specs, list(exclude), tasks, selection)

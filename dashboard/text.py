@@ -1,4 +1,8 @@
-"""Text helpers of the page: Markdown escaping and display names of metrics."""
+"""Text helpers of the page: Markdown escaping and number formats.
+
+Numbers use `mtl_core.number_format`, so the page, the charts and the reports
+show them alike.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,21 @@ import re
 
 import numpy as np
 
-from mtl_core.charts import finite_number, format_number
-from mtl_core.metrics import METRIC_LABELS
+from mtl_core.number_format import (
+    finite_number,
+    format_number,
+    format_signed,
+    with_minus,
+)
 
 # Streamlit Markdown also reads $…$ as LaTeX and :name[…] as colored text, so every
 # ASCII punctuation mark that CommonMark or Streamlit treats specially is escaped.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$:~&])")
 
-METRIC_NAMES = METRIC_LABELS
-
 
 def md(value: object) -> str:
     """Escape a data string (file, column or class name) for st.markdown."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
-
-
-def metric_name(key: object) -> str:
-    """Return the display name of a metric key such as ``roc_auc``."""
-    return METRIC_NAMES.get(str(key), str(key))
 
 
 def number(value: object) -> str:
@@ -33,13 +34,7 @@ def number(value: object) -> str:
 
 def signed(value: object) -> str:
     """Format a number with its sign and a real minus sign, or "n/a" when missing."""
-    figure = finite_number(value)
-    if figure is None:
-        return "n/a"
-    text = format_number(abs(figure))
-    if figure < 0:
-        return "\u2212" + text
-    return "+" + text
+    return format_signed(value)
 
 
 def seconds(value: object) -> str:
@@ -51,8 +46,8 @@ def seconds(value: object) -> str:
         return f"{figure / 60:.1f} min"
     if abs(figure) < 1:
         # Two significant digits, so that 0.06 s and 0.14 s do not both read 0.1 s.
-        return f"{figure:.2g} s"
-    return f"{figure:.1f} s"
+        return with_minus(f"{figure:.2g} s")
+    return with_minus(f"{figure:.1f} s")
 
 
 def significant(value: object) -> str:
@@ -68,7 +63,8 @@ def significant(value: object) -> str:
     if number_value == 0:
         return "0"
     if isinstance(value, int) or abs(number_value) >= 10_000:
-        return f"{number_value:,.0f}"
-    return np.format_float_positional(
+        return with_minus(f"{number_value:,.0f}")
+    text = np.format_float_positional(
         number_value, precision=4, fractional=False, trim="-"
     )
+    return with_minus(text)

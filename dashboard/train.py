@@ -16,6 +16,7 @@ from dashboard.tasks import TaskChoice
 from dashboard.text import md, seconds
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
+from mtl_core.number_format import PRICE_FORMAT, UPKEEP_FORMAT, format_count
 from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def _cost_settings(bar) -> tuple[float, float]:
         min_value=0.0,
         value=DEFAULTS["price_per_hour"],
         step=0.1,
-        format="%.4f",
+        format=PRICE_FORMAT,
         key="price",
         help="What one hour of the machine that trains the models costs you.",
     )
@@ -142,7 +143,7 @@ def _cost_settings(bar) -> tuple[float, float]:
         min_value=0.0,
         value=DEFAULTS["upkeep_per_model_month"],
         step=10.0,
-        format="%.2f",
+        format=UPKEEP_FORMAT,
         key="upkeep",
         help="Monthly cost of keeping one deployed model running and maintained. "
         "One shared model replaces one model per task.",
@@ -291,9 +292,14 @@ def _show_progress(snapshot: JobSnapshot) -> None:
         elif line.step == 0:
             lines.append(f"▶ {md(line.label)}: starting")
         elif line.stage.startswith("lightgbm"):
-            lines.append(f"▶ {md(line.label)}: boosting round {line.step}")
+            lines.append(
+                f"▶ {md(line.label)}: boosting round {format_count(line.step)}"
+            )
         else:
-            lines.append(f"▶ {md(line.label)}: epoch {line.step} of {line.n_steps}")
+            lines.append(
+                f"▶ {md(line.label)}: epoch {format_count(line.step)} of "
+                f"{format_count(line.n_steps)}"
+            )
     if event is not None and event.stage_index < event.n_stages:
         remaining = event.n_stages - event.stage_index
         lines.append(f"… {remaining} more stage{'s' if remaining != 1 else ''} to go")

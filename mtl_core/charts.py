@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mtl_core.metrics import metric_label
+from mtl_core.number_format import finite_number, format_number, format_price
 from mtl_core.sides import SEPARATE_SIDES, SIDE_LABELS, SIDES
 
 logger = logging.getLogger(__name__)
@@ -56,40 +57,6 @@ def plotly_text(value: object, max_chars: int | None = MAX_LABEL_CHARS) -> str:
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1] + "\u2026"
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def finite_number(value: Any) -> float | None:
-    """Return `value` as a float; None when missing, NaN, infinite or not a number."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(number):
-        return None
-    return number
-
-
-def format_number(value: Any) -> str:
-    """Format a metric value, count or duration for display; "n/a" when missing."""
-    number = finite_number(value)
-    if number is None:
-        return "n/a"
-    if isinstance(value, numbers.Integral) or (
-        number.is_integer() and abs(number) >= 1000
-    ):
-        return f"{int(number):,}"
-    magnitude = abs(number)
-    if magnitude >= 100:
-        return f"{number:,.1f}"
-    if magnitude >= 1:
-        return f"{number:.3f}"
-    if magnitude == 0:
-        return "0"
-    if magnitude < 0.0001:
-        return f"{number:.2e}"
-    return f"{number:.4f}"
 
 
 def side_seconds(metrics: Mapping[str, Any], side: str) -> float | None:
@@ -145,10 +112,7 @@ def metric_comparison_figure(
 
     n_cols = min(len(tasks), 3)
     n_rows = math.ceil(len(tasks) / n_cols)
-    titles = [
-        plotly_text(f"{task.get('name')}: {task.get('primary_metric')}")
-        for task in tasks
-    ]
+    titles = [_panel_title(task) for task in tasks]
     fig = make_subplots(
         rows=n_rows,
         cols=n_cols,
@@ -170,10 +134,17 @@ def metric_comparison_figure(
     return fig
 
 
+def _panel_title(task: Mapping[str, Any]) -> str:
+    """Return "task name: metric display name" for a task's panel."""
+    metric = metric_label(task.get("primary_metric"))
+    return plotly_text(f"{task.get('name')}: {metric}")
+
+
 def _add_metric_bars(
     fig: go.Figure, task: Mapping[str, Any], row: int, col: int, show_legend: bool
 ) -> None:
     metric = task.get("primary_metric")
+    metric_name = plotly_text(metric_label(metric))
     values = task.get("metrics") or {}
     intervals = task.get("metric_intervals") or {}
     unavailable = task.get("unavailable") or {}
@@ -181,7 +152,7 @@ def _add_metric_bars(
         label = SIDE_LABELS[side]
         value = finite_number((values.get(side) or {}).get(metric))
         error_y = _interval_error_bar(value, intervals.get(side))
-        hover = f"{label}<br>{plotly_text(metric)} = {format_number(value)}"
+        hover = f"{label}<br>{metric_name} = {format_number(value)}"
         if error_y is not None:
             low, high = intervals[side]
             hover += f"<br>95% interval {format_number(low)} to {format_number(high)}"
@@ -215,9 +186,7 @@ def _add_metric_bars(
     direction = (
         "higher is better" if task.get("higher_is_better") else "lower is better"
     )
-    fig.update_yaxes(
-        title_text=plotly_text(f"{metric} ({direction})"), row=row, col=col
-    )
+    fig.update_yaxes(title_text=f"{metric_name} ({direction})", row=row, col=col)
 
 
 def _interval_error_bar(value: float | None, interval: Any) -> dict[str, Any] | None:
@@ -248,10 +217,7 @@ def difference_figure(metrics: Mapping[str, Any]) -> go.Figure:
             "Paired difference to the shared model", "No comparisons were computed."
         )
 
-    titles = [
-        plotly_text(f"{task.get('name')}: {task.get('primary_metric')}")
-        for task in tasks
-    ]
+    titles = [_panel_title(task) for task in tasks]
     fig = make_subplots(
         rows=len(tasks),
         cols=1,
@@ -374,7 +340,7 @@ def time_cost_figure(metrics: Mapping[str, Any]) -> go.Figure:
 
     titles = ["Fit time (seconds)"]
     if price is not None:
-        titles.append(f"Compute cost at {format_number(price)} per hour")
+        titles.append(f"Compute cost at {format_price(price)} per hour")
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     colors = [SIDE_COLORS[side] for side in SIDES]
     fig.add_trace(

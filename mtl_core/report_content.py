@@ -13,16 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mtl_core.charts import (
-    SEPARATE_SIDES,
-    SIDE_LABELS,
-    SIDES,
-    VERDICT_LABELS,
-    finite_number,
-    format_number,
-)
+from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS, SIDES, VERDICT_LABELS
 from mtl_core.class_counts import rare_class_remark
 from mtl_core.metrics import metric_label
+from mtl_core.number_format import (
+    finite_number,
+    format_count,
+    format_number,
+    format_price,
+    format_upkeep,
+    with_minus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ _METRIC_ORDER = {
     "regression": ("rmse", "mae", "r2"),
 }
 _SAVINGS_STANDARD_KEYS = {"formula", "inputs", "result", "unit", "per_task"}
+# Settings and savings inputs that need their own format. The seed is an
+# identifier, not a count, so it keeps its plain digits.
+_KEYED_FORMATS = {
+    "price_per_hour": format_price,
+    "upkeep_per_model_month": format_upkeep,
+    "seed": lambda value: "n/a" if value is None else str(value),
+}
 
 
 @dataclass
@@ -78,21 +86,34 @@ class SavingsFigure:
 
 
 def display_value(value: Any) -> str:
-    """Format a setting, input or result close to how it is stored."""
+    """Format a setting, input or result close to how it is stored.
+
+    Whole numbers are counts here, so they get thousands separators.
+    """
     if value is None:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, numbers.Integral):
-        return str(int(value))
+        return format_count(value)
     if isinstance(value, numbers.Real):
         number = finite_number(value)
-        return "n/a" if number is None else f"{number:.6g}"
+        return "n/a" if number is None else with_minus(f"{number:.6g}")
     if isinstance(value, Mapping):
         return ", ".join(f"{key}: {display_value(v)}" for key, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(display_value(v) for v in value)
     return str(value)
+
+
+def setting_text(key: str, value: Any) -> str:
+    """Format a setting or savings input by its key.
+
+    The price and the upkeep get their input formats and the seed its plain
+    digits. Every other value gets `display_value`.
+    """
+    formatter = _KEYED_FORMATS.get(key, display_value)
+    return formatter(value)
 
 
 def comparison_reason(task: Mapping[str, Any], side: str) -> str:
@@ -134,7 +155,7 @@ def format_alike(*values: Any) -> list[str]:
         decimals = 3
     else:
         decimals = 4
-    return ["n/a" if n is None else f"{n:,.{decimals}f}" for n in parsed]
+    return ["n/a" if n is None else with_minus(f"{n:,.{decimals}f}") for n in parsed]
 
 
 def difference_text(comparison: Mapping[str, Any] | None) -> str:
@@ -274,8 +295,8 @@ def task_facts(task: Mapping[str, Any]) -> list[tuple[str, str]]:
     if classes:
         facts.append((f"Classes ({len(classes)})", ", ".join(map(str, classes))))
     facts += [
-        ("Labelled rows", format_number(task.get("labelled_rows"))),
-        ("Labelled test rows", format_number(task.get("labelled_test_rows"))),
+        ("Labelled rows", format_count(task.get("labelled_rows"))),
+        ("Labelled test rows", format_count(task.get("labelled_test_rows"))),
     ]
     return facts
 
@@ -305,9 +326,9 @@ def metric_table(task: Mapping[str, Any]) -> Table:
 
     correct = task.get("correct_predictions")
     if correct:
-        total = format_number(task.get("test_predictions"))
+        total = format_count(task.get("test_predictions"))
         row = ["correct test predictions"]
-        row += [f"{format_number(correct.get(side))} of {total}" for side in SIDES]
+        row += [f"{format_count(correct.get(side))} of {total}" for side in SIDES]
         rows.append(row)
     return Table(["Metric"] + [SIDE_LABELS[side] for side in SIDES], rows)
 
@@ -316,15 +337,16 @@ def run_summary(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return label and value pairs for the run: rows, split sizes, seed and device."""
     run = metrics.get("run") or {}
     features = run.get("features") or []
+    feature_list = ", ".join(map(str, features))
     return [
         ("Created (UTC)", display_value(run.get("created_utc"))),
-        ("Rows", format_number(run.get("n_rows"))),
-        ("Training rows", format_number(run.get("n_train"))),
-        ("Validation rows", format_number(run.get("n_val"))),
-        ("Test rows", format_number(run.get("n_test"))),
-        ("Seed", display_value(run.get("seed"))),
+        ("Rows", format_count(run.get("n_rows"))),
+        ("Training rows", format_count(run.get("n_train"))),
+        ("Validation rows", format_count(run.get("n_val"))),
+        ("Test rows", format_count(run.get("n_test"))),
+        ("Seed", setting_text("seed", run.get("seed"))),
         ("Device", display_value(run.get("device"))),
-        ("Feature columns", f"{len(features)}: " + ", ".join(map(str, features))),
+        ("Feature columns", f"{format_count(len(features))}: {feature_list}"),
     ]
 
 
@@ -338,8 +360,8 @@ def files_table(metrics: Mapping[str, Any]) -> Table:
                 str(info.get("name")),
                 repr(info.get("delimiter")),
                 display_value(info.get("encoding")),
-                format_number(info.get("n_rows")),
-                format_number(info.get("n_columns")),
+                format_count(info.get("n_rows")),
+                format_count(info.get("n_columns")),
             ]
         )
     return Table(header, rows)
@@ -347,7 +369,10 @@ def files_table(metrics: Mapping[str, Any]) -> Table:
 
 def key_value_table(values: Mapping[str, Any] | None, header: list[str]) -> Table:
     """Build a two-column table from a flat mapping such as settings or versions."""
-    rows = [[str(key), display_value(value)] for key, value in (values or {}).items()]
+    rows = [
+        [str(key), setting_text(str(key), value)]
+        for key, value in (values or {}).items()
+    ]
     return Table(header, rows)
 
 
@@ -358,6 +383,19 @@ def reason_table(entries: Any, header: list[str]) -> Table:
         for entry in entries or []
     ]
     return Table(header, rows)
+
+
+def savings_prices_sentence(metrics: Mapping[str, Any]) -> str:
+    """Return the sentence that states the price and upkeep behind the savings."""
+    savings = metrics.get("savings") or {}
+    texts = {}
+    for key in ("price_per_hour", "upkeep_per_model_month"):
+        value = savings.get(key)
+        texts[key] = "not set" if value is None else setting_text(key, value)
+    return (
+        f"Price per hour of compute: {texts['price_per_hour']}. "
+        f"Upkeep per model and month: {texts['upkeep_per_model_month']}."
+    )
 
 
 def savings_figures(metrics: Mapping[str, Any]) -> list[SavingsFigure]:
@@ -377,7 +415,7 @@ def savings_figures(metrics: Mapping[str, Any]) -> list[SavingsFigure]:
             for name, value in inputs.items():
                 # The per-task inputs are shown once, in the table below.
                 display = "see the per-task table" if value == per_task else value
-                rows.append((f"Input: {name}", display_value(display)))
+                rows.append((f"Input: {name}", setting_text(str(name), display)))
         elif inputs is not None:
             rows.append(("Inputs", display_value(inputs)))
 

@@ -25,6 +25,7 @@ from mtl_core.report_content import (
     run_summary,
     run_warnings,
     savings_figures,
+    savings_prices_sentence,
     summary_sentence,
     task_facts,
     verdict_table,
@@ -165,12 +166,9 @@ def _charts_section(metrics: Mapping[str, Any]) -> str:
 
 
 def _savings_section(metrics: Mapping[str, Any]) -> str:
-    savings = metrics.get("savings") or {}
     parts = [
         "<section id='savings'><h2>Savings</h2>",
-        "<p class='note'>Price per hour of compute: "
-        f"{_e(savings.get('price_per_hour', 'not set'))}. Upkeep per model and "
-        f"month: {_e(savings.get('upkeep_per_model_month', 'not set'))}.</p>",
+        f"<p class='note'>{_e(savings_prices_sentence(metrics))}</p>",
     ]
     for item in savings_figures(metrics):
         parts.append(f"<h3>{_e(item.title)}</h3>")

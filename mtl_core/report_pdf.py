@@ -29,6 +29,7 @@ from fpdf import FPDF
 
 from mtl_core import __version__
 from mtl_core.charts import SIDE_LABELS, report_figures
+from mtl_core.number_format import MINUS
 from mtl_core.report_content import (
     DIFFERENCE_DEFINITION,
     Table,
@@ -40,6 +41,7 @@ from mtl_core.report_content import (
     run_summary,
     run_warnings,
     savings_figures,
+    savings_prices_sentence,
     summary_sentence,
     task_facts,
     verdict_table,
@@ -320,6 +322,8 @@ class _ReportPDF(FPDF):
             for ch in str(value)
         )
         if self.core_font_only:
+            # Latin-1 has no minus sign, and "?" in its place would misstate the sign.
+            text = text.replace(MINUS, "-")
             text = text.encode("latin-1", errors="replace").decode("latin-1")
         return text
 
@@ -509,13 +513,8 @@ def _write_charts(
 
 
 def _write_savings(pdf: _ReportPDF, metrics: Mapping[str, Any]) -> None:
-    savings = metrics.get("savings") or {}
     pdf.heading("Savings")
-    pdf.paragraph(
-        f"Price per hour of compute: {savings.get('price_per_hour', 'not set')}. "
-        "Upkeep per model and month: "
-        f"{savings.get('upkeep_per_model_month', 'not set')}."
-    )
+    pdf.paragraph(savings_prices_sentence(metrics))
     for item in savings_figures(metrics):
         pdf.heading(item.title, level=2)
         pdf.pairs_table(item.rows)

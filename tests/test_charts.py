@@ -107,6 +107,29 @@ def test_metric_comparison_values():
     }
 
 
+def test_metric_comparison_uses_display_names():
+    figure = metric_comparison_figure(make_metrics())
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    axis_titles = [figure.layout[f"yaxis{n}"].title.text for n in ("", 2, 3)]
+    hovers = [trace.hovertext[0] for trace in figure.data]
+
+    assert titles == ["subscribed: ROC AUC", "channel: Macro F1", "revenue: RMSE"]
+    assert axis_titles == [
+        "ROC AUC (higher is better)",
+        "Macro F1 (higher is better)",
+        "RMSE (lower is better)",
+    ]
+    assert "ROC AUC = 0.9120" in hovers[0]
+    for key in ("roc_auc", "macro_f1", "rmse"):
+        assert not [text for text in figure_strings(figure) if key in text], key
+
+
+def test_difference_uses_display_names():
+    figure = difference_figure(make_metrics())
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    assert titles == ["subscribed: ROC AUC", "channel: Macro F1", "revenue: RMSE"]
+
+
 def test_metric_comparison_intervals():
     figure = metric_comparison_figure(make_metrics())
     bars = [trace for trace in figure.data if trace.type == "bar"]
@@ -195,6 +218,11 @@ def test_time_cost_values():
     assert list(cost.y) == pytest.approx([s / 3600 * 2.5 for s in (42.7, 48.2, 6.3)])
 
 
+def test_time_cost_title_shows_price_format():
+    titles = [a.text for a in time_cost_figure(make_metrics()).layout.annotations]
+    assert "Compute cost at 2.5000 per hour" in titles
+
+
 def test_time_cost_sums_per_task_seconds():
     metrics = make_metrics()
     del metrics["fit_seconds"]["lightgbm_total"]
@@ -254,8 +282,8 @@ def test_report_figures_order():
         (0.9123, "0.9123"),
         (2.5, "2.500"),
         (0.0, "0"),
-        (-0.003, "-0.0030"),
-        (1e-7, "1.00e-07"),
+        (-0.003, "\u22120.0030"),
+        (1e-7, "1.00e\u221207"),
     ],
     ids=["none", "nan", "inf", "int", "large", "small", "unit", "zero", "neg", "tiny"],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from dashboard.results import RESULT_LABELS, verdict_sentence
 from dashboard.tasks import TARGETS_LABEL, widget_key
 from dashboard.train import STOPPED_MESSAGE
 from mtl_core.charts import SIDE_LABELS, SIDES
+from mtl_core.number_format import MINUS
 from mtl_core.savings import compute_savings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,7 +99,7 @@ def metric_cards(at: AppTest) -> dict[str, str]:
 
 
 def card_number(text: str) -> float:
-    return float(text.removesuffix(" s").replace(",", ""))
+    return float(text.removesuffix(" s").replace(",", "").replace(MINUS, "-"))
 
 
 def savings_results(savings: dict) -> dict[str, object]:
@@ -353,8 +355,8 @@ def test_downloads_after_price_change(trained, media_managers):
     csv_text = downloaded_text(manager, buttons["download_csv"])
     assert csv_text.splitlines()[0].startswith("record,task")
     page = downloaded_text(manager, buttons["download_html"])
-    assert "Price per hour of compute: 7.5." in page
-    assert "Upkeep per model and month: 20.0." in page
+    assert "Price per hour of compute: 7.5000." in page
+    assert "Upkeep per model and month: 20.00." in page
 
     at.number_input(key="price").set_value(1.0)
     at.number_input(key="upkeep").set_value(0.0)
@@ -708,3 +710,125 @@ def test_one_target_cost_saves_no_upkeep():
     assert "saves no upkeep" in sentence
     assert "instead of 1" not in sentence
     assert "instead of several" not in sentence
+
+
+def chart_strings(spec: dict) -> list[str]:
+    """Return every string of a plotly figure JSON except its template."""
+    spec = copy.deepcopy(spec)
+    spec.get("layout", {}).pop("template", None)
+    found: list[str] = []
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(spec)
+    return found
+
+
+def page_texts(at: AppTest) -> list[str]:
+    """Return the visible text of the page: Markdown, tables, cards and charts."""
+    texts = [visible_text(e) for e in [*at.markdown, *at.caption]]
+    texts += [visible_text(e) for e in [*at.error, *at.warning, *at.info]]
+    texts += [card.value for card in at.metric]
+    for frame in at.dataframe:
+        texts += [str(cell) for cell in frame.value.to_numpy().ravel()]
+    for element in at.get("plotly_chart"):
+        texts += chart_strings(json.loads(element.proto.spec))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def hand_built_page() -> AppTest:
+    from fixtures_metrics import make_metrics
+
+    at = new_app()
+    at.session_state[state.RESULTS] = {
+        "metrics": make_metrics(),
+        "run_key": "hand-built",
+        "description": {"data_label": "bank-full.csv"},
+    }
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_charts_use_metric_display_names(hand_built_page):
+    spec = chart(hand_built_page, "chart_metric_0")
+    titles = [annotation["text"] for annotation in spec["layout"]["annotations"]]
+
+    assert titles == ["subscribed: ROC AUC"]
+    assert spec["layout"]["yaxis"]["title"]["text"] == "ROC AUC (higher is better)"
+    for key in ("roc_auc", "macro_f1", "rmse"):
+        assert not [t for t in page_texts(hand_built_page) if key in t], key
+
+
+def test_counts_have_thousands_separators(hand_built_page):
+    captions = " ".join(visible_text(c) for c in hand_built_page.caption)
+    settings = {
+        row[0]: row[1]
+        for frame in hand_built_page.dataframe
+        if list(frame.value.columns) == ["Setting", "Value"]
+        for row in frame.value.itertuples(index=False)
+    }
+
+    assert "45,211 rows" in captions
+    assert "1,000 bootstrap resamples" in captions
+    assert settings["n_bootstrap"] == "1,000"
+    assert "45211" not in " ".join(page_texts(hand_built_page))
+
+
+def test_price_has_one_format(hand_built_page):
+    texts = page_texts(hand_built_page)
+    joined = " ".join(texts)
+    settings = {
+        row[0]: row[1]
+        for frame in hand_built_page.dataframe
+        if list(frame.value.columns) == ["Setting", "Value"]
+        for row in frame.value.itertuples(index=False)
+    }
+
+    # The sidebar's default price is 1.0, which its input shows as 1.0000.
+    prices = set(re.findall(r"(\d\S*) per (?:compute )?hour", joined))
+    assert prices == {"1.0000"}
+    assert "price_per_hour = 1.0000" in joined
+    assert settings["price_per_hour"] == "1.0000"
+    assert settings["upkeep_per_model_month"] == "0.00"
+
+
+def test_negative_numbers_use_minus_sign(hand_built_page):
+    texts = page_texts(hand_built_page)
+    hyphen_minus = [text for text in texts if re.search(r"(?<![\w.])-\d", text)]
+
+    assert hyphen_minus == []
+    assert any(f"{MINUS}36.4" in text for text in texts)
+
+
+def test_page_counts_before_training():
+    at = new_app()
+    configure(at, sample_slice(1500), TARGETS)
+    assert not at.exception
+    preview = " ".join(visible_text(m) for m in at.markdown)
+    (tasks,) = [f.value for f in at.dataframe if "Labelled rows" in f.value.columns]
+    (files,) = [f.value for f in at.dataframe if "n_rows" in f.value.columns]
+
+    assert "**1,500 rows**" in preview
+    assert list(tasks["Labelled rows"])[0] == "1,500"
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", n) for n in tasks["Labelled rows"])
+    assert list(files["n_rows"]) == ["1,500"]
+
+
+def test_yes_no_classes_keep_data_spelling(trained):
+    at, metrics = trained
+    (clicked,) = [task for task in metrics["tasks"] if task["name"] == "clicked"]
+    (tasks,) = [f.value for f in at.dataframe if "Classes" in f.value.columns]
+    classes_by_task = dict(zip(tasks["Task"], tasks["Classes"], strict=True))
+
+    assert clicked["classes"] == ["no", "yes"]
+    assert classes_by_task["clicked"] == "no, yes"

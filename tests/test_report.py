@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mtl_core import report_pdf
+from mtl_core.number_format import MINUS
 from mtl_core.report_html import render_html_report
 from mtl_core.report_pdf import (
     ChartExportError,
@@ -143,7 +144,7 @@ def test_html_states_every_verdict(report_html):
 def test_html_states_loss_in_words(report_html):
     assert "On revenue, the shared model is worse than LightGBM" in report_html
     assert "RMSE 1,234.5 against 1,102.3, where lower is better." in report_html
-    assert "is -185.9 to -80.4, so it excludes zero." in report_html
+    assert f"is {MINUS}185.9 to {MINUS}80.4, so it excludes zero." in report_html
     assert "worse in 1" in report_html
 
 
@@ -188,6 +189,20 @@ def test_html_savings_figures(report_html):
         assert f"<h3>{title}</h3>" in report_html
     assert html.escape("saved = sum(t_separate) - t_shared") in report_html
     assert "Result: vs_single_task_nn_s" in report_html
+
+
+def test_html_numbers_share_page_formats(report_html):
+    assert "Price per hour of compute: 2.5000." in report_html
+    assert "Upkeep per model and month: 10.00." in report_html
+    assert "<th>Input: price_per_hour</th><td>2.5000</td>" in report_html
+    assert "<td>n_bootstrap</td><td>1,000</td>" in report_html
+    assert f"<th>Result: vs_lightgbm_s</th><td>{MINUS}36.4</td>" in report_html
+    # Text of tables, paragraphs and list items, without the scripts, whose chart
+    # data and plotly.js hold plain numbers.
+    page = re.sub(r"<script.*?</script>", "", report_html, flags=re.DOTALL)
+    texts = re.findall(r"<(?:td|th|p|li)[^>]*>([^<]*)<", page)
+    hyphen_minus = [text for text in texts if re.search(r"(?<![\w.])-\d", text)]
+    assert hyphen_minus == []
 
 
 def test_html_skipped_and_excluded(report_html):
@@ -414,6 +429,8 @@ def test_pdf_core_font_fallback(monkeypatch):
     assert "no Unicode TrueType font" in text
     assert "On ?????," in text
     assert "On Ümsatz," in text
+    # Latin-1 has no minus sign, so negative numbers keep the hyphen-minus.
+    assert "is -185.9 to -80.4, so it excludes zero." in text
 
 
 @pytest.mark.skipif(find_fonts().regular is None, reason="needs DejaVu Sans")
