@@ -559,17 +559,8 @@ def test_pdf_built_on_request(trained):
     at.number_input(key="price").set_value(1.0).run()
 
 
-def test_hand_built_metrics_show_loss_and_na():
-    from fixtures_metrics import make_metrics
-
-    at = new_app()
-    at.session_state[state.RESULTS] = {
-        "metrics": make_metrics(),
-        "run_key": "hand-built",
-        "description": {"data_label": "bank-full.csv"},
-    }
-    at.run()
-    assert not at.exception
+def test_hand_built_metrics_show_loss_and_na(hand_built_page):
+    at = hand_built_page
     losses = [visible_text(e) for e in at.error if "is worse on" in e.value]
     assert len(losses) == 1
     assert "revenue (against LightGBM)" in losses[0]
