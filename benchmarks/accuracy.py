@@ -9,6 +9,7 @@ excluded as each dataset's SOURCE.md advises.
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,6 +248,34 @@ def run_dataset(
             )
         )
     return DatasetResult(dataset, time.perf_counter() - started, len(frame), tasks)
+
+
+def split_differences(
+    runs: list[DatasetResult],
+) -> dict[tuple[str, str], list[float]]:
+    """Collect each binary task's shared-minus-LightGBM ROC AUC, one per run.
+
+    ``runs`` are the results of one dataset or several, each run on another split
+    (another seed). A task missing from a run, or without both AUCs, is left out
+    of that run's list.
+    """
+    differences: dict[tuple[str, str], list[float]] = {}
+    for result in runs:
+        for task in result.tasks:
+            if task.within_tolerance is None:
+                continue
+            key = (task.dataset, task.task)
+            shared, boosted = task.values["multitask"], task.values["lightgbm"]
+            differences.setdefault(key, []).append(shared - boosted)
+    return differences
+
+
+def median_within_tolerance(
+    differences: dict[tuple[str, str], list[float]],
+) -> tuple[int, int]:
+    """Count tasks, and those whose median difference over the splits is within."""
+    medians = [statistics.median(values) for values in differences.values()]
+    return sum(median >= -TOLERANCE for median in medians), len(medians)
 
 
 def share_within_tolerance(

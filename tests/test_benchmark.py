@@ -1,5 +1,6 @@
 """The benchmark's quick mode runs end to end and prints every section's figures."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +47,61 @@ def test_quick_benchmark_prints_figures(quick_run):
     lines = quick_run.stdout.splitlines()
     assert any(line.startswith("10k   2") for line in lines), "no shared/separate row"
     assert any(line.startswith("rerun after price change") for line in lines)
-    assert any(line.startswith("fb_ad_conversion  Clicks>0") for line in lines)
+    clicks = [line for line in lines if line.startswith("fb_ad_conversion  Clicks>0")]
+    assert len(clicks) == 1
+    # The quick mode runs two splits: the row lists two signed differences and
+    # their median.
+    assert len(re.findall(r"(?<![\[\d.,])[+-]\d\.\d{3}(?![\]\d,])", clicks[0])) == 3
+    assert any(line.startswith("note: Split by split (seeds 0, 1)") for line in lines)
     assert "finished in" in lines[-1]
 
 
 def test_quick_benchmark_writes_nothing(quick_run):
     assert "wrote " not in quick_run.stdout
+
+
+def _task(dataset, name, shared, boosted, metric="roc_auc"):
+    from benchmarks.accuracy import TaskResult
+
+    return TaskResult(
+        dataset=dataset,
+        task=name,
+        kind="binary" if metric == "roc_auc" else "multiclass",
+        metric=metric,
+        values={"multitask": shared, "lightgbm": boosted},
+        intervals={},
+        difference_vs_lightgbm={},
+        epochs={},
+        labelled_test_rows=100,
+    )
+
+
+def test_split_median_judges_each_task():
+    from benchmarks.accuracy import (
+        DATASETS,
+        DatasetResult,
+        median_within_tolerance,
+        split_differences,
+    )
+
+    dataset = DATASETS[0]
+    splits = [
+        (0.70, 0.71, 0.80, 0.80),
+        (0.80, 0.80, 0.79, 0.80),
+        (0.80, 0.80, 0.80, 0.70),
+    ]
+    runs = []
+    for steady, steady_lgb, erratic, erratic_lgb in splits:
+        tasks = [
+            _task(dataset.name, "steady", steady, steady_lgb),
+            _task(dataset.name, "erratic", erratic, erratic_lgb),
+            _task(dataset.name, "segment", 0.5, 0.9, metric="macro_f1"),
+        ]
+        runs.append(DatasetResult(dataset, 1.0, 100, tasks))
+    differences = split_differences(runs)
+    assert set(differences) == {(dataset.name, "steady"), (dataset.name, "erratic")}
+    assert differences[(dataset.name, "erratic")] == pytest.approx([0.0, -0.01, 0.1])
+    # steady: -0.01, 0, 0 has median 0; erratic: 0, -0.01, +0.1 has median 0.
+    assert median_within_tolerance(differences) == (2, 2)
+    differences[(dataset.name, "steady")] = [-0.006, -0.006, 0.2]
+    assert median_within_tolerance(differences) == (1, 2)
