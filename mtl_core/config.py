@@ -41,7 +41,8 @@ class CompareConfig:
     learning_rate : float
         AdamW learning rate.
     weight_decay : float
-        AdamW weight decay.
+        AdamW weight decay of the networks' weight matrices; biases and category
+        embeddings are not decayed.
     averaged_epochs : int
         Epochs tried, in order of validation loss, for averaging with the best
         epoch's weights; each stays in the average only if it lowers the
@@ -74,7 +75,7 @@ class CompareConfig:
     dropout: float = 0.1
     numeric_bins: int = 16
     learning_rate: float = 2e-3
-    weight_decay: float = 0.1
+    weight_decay: float = 1.0
     averaged_epochs: int = 5
     test_fraction: float = 0.2
     val_fraction: float = 0.1

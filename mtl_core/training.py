@@ -189,17 +189,33 @@ def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
 def _new_optimiser(net: nn.Module, settings: TrainSettings, device: torch.device):
     """Create AdamW, with the fused kernel where this torch build has one.
 
+    Weight decay applies to the weight matrices only. Biases and the category
+    embeddings (one flat vector) are not decayed: 0 is no simpler value for a
+    bias, and decay would shrink what each category's embedding has learned.
+
     The fused kernel updates every parameter tensor in one call. The default
     implementation runs several small operations per tensor.
     """
+    groups = parameter_groups(net)
     options = {"lr": settings.learning_rate, "weight_decay": settings.weight_decay}
     try:
-        return torch.optim.AdamW(net.parameters(), fused=True, **options)
+        return torch.optim.AdamW(groups, fused=True, **options)
     except RuntimeError as error:
         logger.debug(
             "fused AdamW unavailable on %s (%s); using the default", device, error
         )
-        return torch.optim.AdamW(net.parameters(), **options)
+        # New groups, because the failed call may have written options into them.
+        return torch.optim.AdamW(parameter_groups(net), **options)
+
+
+def parameter_groups(net: nn.Module) -> list[dict]:
+    """Return AdamW's groups: the weight matrices, then the vectors without decay."""
+    parameters = list(net.parameters())
+    groups = [
+        {"params": [p for p in parameters if p.ndim >= 2]},
+        {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return [group for group in groups if group["params"]]
 
 
 def _shuffled_batches(

@@ -9,6 +9,7 @@ from mtl_core.training import (
     TaskLosses,
     TrainSettings,
     _mean_state,
+    _new_optimiser,
     _shuffled_batches,
     fit_network,
 )
@@ -273,3 +274,33 @@ def test_average_is_the_mean_of_epoch_weights():
     weight = mean["heads.hidden.weight"]
     assert torch.equal(weight, torch.full_like(weight, 2.0))
     assert torch.equal(mean["encoding.columns"], states[0]["encoding.columns"])
+
+
+def test_decay_shrinks_only_weight_matrices():
+    net = SharedTrunkNet(4, [3, 5], [1, 3], hidden_sizes=(8,), head_size=4)
+    optimiser = _new_optimiser(
+        net,
+        TrainSettings(
+            max_epochs=1,
+            patience=1,
+            batch_size=8,
+            learning_rate=0.1,
+            seed=0,
+            weight_decay=1.0,
+        ),
+        torch.device("cpu"),
+    )
+    before = {name: value.detach().clone() for name, value in net.named_parameters()}
+    # With zero gradients AdamW's step is its decay alone: p * (1 - lr * decay).
+    for parameter in net.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimiser.step()
+
+    matrices = [name for name, value in net.named_parameters() if value.ndim >= 2]
+    vectors = [name for name, value in net.named_parameters() if value.ndim < 2]
+    assert "embeddings.weight" in vectors
+    assert any(name.endswith("bias") for name in vectors)
+    assert len(matrices) >= 3
+    for name, value in net.named_parameters():
+        expected = before[name] * 0.9 if name in matrices else before[name]
+        assert torch.allclose(value, expected), name
