@@ -29,7 +29,9 @@ def quantile_edges(numeric: np.ndarray, n_bins: int) -> list[np.ndarray]:
     levels = np.linspace(0.0, 1.0, n_bins + 1)
     edges = []
     for column in sample.T:
-        distinct = np.unique(np.quantile(column, levels)).astype(np.float32)
+        # Distinct after the cast: two float64 quantiles can round to one float32
+        # value, and a bin of width 0 would divide by 0 in the encoding.
+        distinct = np.unique(np.quantile(column, levels).astype(np.float32))
         edges.append(distinct if distinct.size >= 3 else np.empty(0, np.float32))
     return edges
 
@@ -59,7 +61,9 @@ class PiecewiseLinearEncoding(nn.Module):
         for j, column_edges in enumerate(edges):
             if column_edges.size < 3:
                 continue
-            capped_edges = column_edges[: n_bins + 1].astype(np.float32)
+            capped_edges = np.unique(column_edges[: n_bins + 1].astype(np.float32))
+            if capped_edges.size < 3:
+                continue
             columns += [j] * (capped_edges.size - 1)
             lower.append(capped_edges[:-1])
             inverse_width.append(1.0 / np.diff(capped_edges))

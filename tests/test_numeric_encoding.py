@@ -104,3 +104,23 @@ def test_kept_inputs_come_first_unchanged():
     np.testing.assert_allclose(
         encoded.numpy(), [[-7.5, 2.0, 1.0, 0.5], [100.0, -1.0, 0.0, 0.0]]
     )
+
+
+def test_edges_distinct_in_float32():
+    # Quantiles 1e-8 apart are distinct as float64 and equal as float32.
+    rng = np.random.default_rng(0)
+    column = np.concatenate(
+        [np.full(30, 1.0), 1.0 + rng.uniform(0, 1e-7, 40), np.linspace(2, 3, 30)]
+    )
+    (edges,) = quantile_edges(column[:, None], 8)
+    assert edges.dtype == np.float32
+    assert np.all(np.diff(edges) > 0)
+    encoding = PiecewiseLinearEncoding([edges], 8)
+    assert torch.isfinite(encoding(torch.from_numpy(column[:, None]).float())).all()
+
+
+def test_encoding_drops_zero_width_bins():
+    edges = np.array([0.0, 1.0, 1.0 + 1e-12, 2.0])  # one float32 value twice
+    encoding = PiecewiseLinearEncoding([edges], 8)
+    assert encoding.n_outputs == 2
+    assert torch.isfinite(encoding.inverse_width).all()
