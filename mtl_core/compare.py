@@ -19,7 +19,7 @@ import torch
 from mtl_core.bootstrap import compare_sides
 from mtl_core.class_counts import one_class_caution, rare_class_caution
 from mtl_core.config import CompareConfig
-from mtl_core.errors import InputError
+from mtl_core.errors import InputError, MtlError
 from mtl_core.feature_selection import SOURCE_COLUMN, select_features
 from mtl_core.gradient_boosting import bin_features, fit_lightgbm, predict_lightgbm
 from mtl_core.memory_release import release_free_memory
@@ -34,7 +34,7 @@ from mtl_core.numeric_encoding import quantile_edges
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
-from mtl_core.sides import SIDES
+from mtl_core.sides import SIDE_LABELS, SIDES
 from mtl_core.split import (
     duplicate_groups,
     duplicate_rows_phrase,
@@ -307,6 +307,12 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
     side_predictions = {}
     for side in SIDES:
         values = predictions[side][i][labelled]
+        if not np.isfinite(values).all():
+            raise MtlError(
+                f"{SIDE_LABELS[side]} predicted values that are not finite numbers "
+                f"for {task.name!r}, so they cannot be scored. Exclude columns with "
+                "extreme values, or run again with another seed"
+            )
         side_predictions[side] = (
             scale.inverse(values) if task.kind == "regression" else values
         )

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from mtl_core.errors import RunCancelled
+from mtl_core.errors import MtlError, RunCancelled
 from mtl_core.network import SharedTrunkNet
 from mtl_core.tasks import Task
 
@@ -306,8 +306,9 @@ def fit_network(
         curve["epoch"].append(epoch)
         curve["train_loss"].append(train_loss)
         curve["val_loss"].append(val_loss)
-        improved = val_loss < best[0] - 1e-6
-        if improved or settings.averaged_epochs:
+        finite = math.isfinite(train_loss) and math.isfinite(val_loss)
+        improved = finite and val_loss < best[0] - 1e-6
+        if improved or (finite and settings.averaged_epochs):
             # One copy serves both lists: a kept state is only read afterwards.
             state = copy.deepcopy(net.state_dict())
             if improved:
@@ -335,6 +336,12 @@ def fit_network(
             )
             if on_epoch(report) is False:
                 raise RunCancelled("the run was stopped before it finished")
+        if not finite:
+            # The weights are NaN or infinite from here on, so the best epoch's
+            # weights are kept, as after an early stop.
+            stop_reason = f"stopped: the loss was not a finite number in epoch {epoch}"
+            logger.warning("training %s", stop_reason)
+            break
         if out_of_time:
             stop_reason = "reached the time budget"
             break
@@ -343,6 +350,12 @@ def fit_network(
                 f"early stop: no better validation loss for {settings.patience} epochs"
             )
             break
+    if best[1] == 0:
+        raise MtlError(
+            f"training the network for {', '.join(task_names)} failed: the loss was "
+            "not a finite number in its first epoch. Exclude columns with extreme "
+            "values, or run again with another seed"
+        )
     net.load_state_dict(best[2])
     averaged = [best[1]]
     if len(snapshots) > 1:

@@ -4,7 +4,7 @@ from helpers_data import related_tasks_frame
 
 from mtl_core.compare import SIDES, run_comparison
 from mtl_core.config import CompareConfig
-from mtl_core.errors import InputError, RunCancelled
+from mtl_core.errors import InputError, MtlError, RunCancelled
 from mtl_core.tasks import TaskSpec
 
 
@@ -250,3 +250,20 @@ def test_metrics_list_the_averaged_epochs():
     assert 1 <= len(averaged["multitask"]) <= 6
     assert max(averaged["multitask"]) <= epochs_run["multitask"]
     assert set(averaged["single_task_nn"]) == set(epochs_run["single_task_nn"])
+
+
+def test_run_rejects_predictions_not_finite(monkeypatch):
+    import mtl_core.compare as compare
+
+    real_predict = compare.predict_network
+
+    def shared_predicts_nan(net, data, tasks, device):
+        predictions = real_predict(net, data, tasks, device)
+        if len(tasks) > 1:  # the shared network; single-task networks have one
+            predictions[0][:] = np.nan
+        return predictions
+
+    monkeypatch.setattr(compare, "predict_network", shared_predicts_nan)
+    frame = related_tasks_frame(300)
+    with pytest.raises(MtlError, match="Shared multitask model predicted values"):
+        run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1))

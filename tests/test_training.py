@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from mtl_core.errors import MtlError
 from mtl_core.network import FastDropout, SharedTrunkNet, TaskHeads
 from mtl_core.tasks import Task
 from mtl_core.training import (
@@ -304,3 +305,45 @@ def test_decay_shrinks_only_weight_matrices():
     for name, value in net.named_parameters():
         expected = before[name] * 0.9 if name in matrices else before[name]
         assert torch.allclose(value, expected), name
+
+
+def test_loss_not_finite_keeps_best_epoch():
+    net = _net()
+    labels = np.column_stack([np.tile([0.0, 1.0], 32), np.linspace(-1, 1, 64)])
+    data = _inputs(64, labels)
+    val = _inputs(32, labels[:32], seed=1)
+
+    def poison_after_epoch_two(report):
+        if report.epoch == 2:
+            with torch.no_grad():
+                next(net.parameters()).fill_(float("nan"))
+
+    result = fit_network(
+        net,
+        _tasks(),
+        data,
+        val,
+        _settings(max_epochs=10, batch_size=16, seed=0),
+        torch.device("cpu"),
+        poison_after_epoch_two,
+    )
+    assert result.epochs_run == 3
+    assert "not a finite number in epoch 3" in result.stop_reason
+    assert result.best_epoch in (1, 2)
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_loss_not_finite_in_first_epoch_raises():
+    net = _net()
+    labels = np.column_stack([np.tile([0.0, 1.0], 32), np.linspace(-1, 1, 64)])
+    data = _inputs(64, labels)
+    data.numeric[5, 0] = float("inf")
+    with pytest.raises(MtlError, match="not a finite number in its first epoch"):
+        fit_network(
+            net,
+            _tasks(),
+            data,
+            _inputs(32, labels[:32], seed=1),
+            _settings(max_epochs=3, batch_size=16, seed=0),
+            torch.device("cpu"),
+        )
