@@ -67,3 +67,11 @@ def test_network_trains_with_any_feature_mix(n_numeric, cardinalities):
     assert [output.shape for output in outputs] == [(6, 1), (6, 3)]
     # An empty embedding table (no categorical columns) takes no part.
     assert all(p.grad is not None for p in net.parameters() if p.numel())
+
+
+def test_int16_codes_match_int32():
+    # The preprocessor stores codes as int16; the lookup must read them alike.
+    embeddings = CategoryEmbeddings([3, 1001])
+    codes = torch.tensor([[0, 1000], [2, 5], [1, 0]], dtype=torch.int32)
+
+    assert torch.equal(embeddings(codes.to(torch.int16)), embeddings(codes))

@@ -265,3 +265,9 @@ def test_excluded_target_gives_warning():
         warning.startswith("column 'clicked' is both a target and excluded")
         for warning in selection.warnings
     )
+
+
+def test_category_codes_stored_as_int16():
+    frame = related_tasks_frame(300)
+    prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
+    assert prep.transform(frame).categorical.dtype == np.int16
