@@ -75,7 +75,7 @@ class CompareConfig:
     dropout: float = 0.1
     numeric_bins: int = 16
     learning_rate: float = 2e-3
-    weight_decay: float = 1.0
+    weight_decay: float = 0.5
     averaged_epochs: int = 5
     test_fraction: float = 0.2
     val_fraction: float = 0.1
