@@ -29,6 +29,9 @@ def _task_efficiency(n_tasks: int, fit: dict) -> dict:
     }
 
 
+_INTERVAL_VERDICTS = ("shared_better", "separate_better", "no_clear_difference")
+
+
 def _accuracy_gain(tasks: list[dict]) -> dict:
     per_task = {}
     relative = {side: [] for side in SEPARATE_SIDES}
@@ -52,11 +55,13 @@ def _accuracy_gain(tasks: list[dict]) -> dict:
         result[f"mean_relative_gain_pct_vs_{side}"] = _mean(relative[side])
         result[f"mean_roc_auc_gain_vs_{side}"] = _mean(auc_points[side])
         # A mean of relative gains can be positive while most tasks lost, so the
-        # tasks won and lost are counted beside it.
-        result[f"tasks_shared_better_vs_{side}"] = verdicts[side].count("shared_better")
-        result[f"tasks_shared_worse_vs_{side}"] = verdicts[side].count(
-            "separate_better"
-        )
+        # tasks won and lost are counted beside it. Without any interval (no
+        # bootstrap) there is nothing to count, so the counts are None, not 0.
+        judged = [v for v in verdicts[side] if v in _INTERVAL_VERDICTS]
+        better = judged.count("shared_better") if judged else None
+        worse = judged.count("separate_better") if judged else None
+        result[f"tasks_shared_better_vs_{side}"] = better
+        result[f"tasks_shared_worse_vs_{side}"] = worse
     return {
         "formula": "gain = metric_shared - metric_separate (sign flipped where lower is "
         "better); relative gain = gain / |metric_separate|, averaged over tasks; "

@@ -145,6 +145,22 @@ def test_accuracy_gain_counts_clear_wins_and_losses():
     assert result["mean_relative_gain_pct_vs_lightgbm"] > 0
     assert result["tasks_shared_better_vs_lightgbm"] == 1
     assert result["tasks_shared_worse_vs_lightgbm"] == 2
-    # No verdicts recorded against the single-task networks: nothing counted.
+    # No verdict recorded against the single-task networks: no count, not 0.
+    assert result["tasks_shared_better_vs_single_task_nn"] is None
+    assert result["tasks_shared_worse_vs_single_task_nn"] is None
+
+
+def test_accuracy_gain_without_intervals_counts_none():
+    metrics = _metrics()
+    for task in metrics["tasks"]:
+        task["comparisons"]["lightgbm"]["verdict"] = "not_available"
+    metrics["tasks"][0]["comparisons"]["single_task_nn"]["verdict"] = (
+        "no_clear_difference"
+    )
+
+    result = compute_savings(metrics, 2.0, 0.0)["accuracy_gain"]["result"]
+
+    assert result["tasks_shared_better_vs_lightgbm"] is None
+    assert result["tasks_shared_worse_vs_lightgbm"] is None
     assert result["tasks_shared_better_vs_single_task_nn"] == 0
     assert result["tasks_shared_worse_vs_single_task_nn"] == 0
