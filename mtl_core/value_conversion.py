@@ -315,24 +315,35 @@ def _as_booleans(
 def _class_spellings(
     present: pa.Array, counts: np.ndarray | None
 ) -> tuple[str, str] | None:
-    """Return the most common spellings of False and True, for a target's classes.
+    """Return the (False, True) class names in the column's most common spelling.
 
-    None when the column spells only true and false. A value absent from the
-    column keeps the name "False" or "True". A tie goes to the spelling that sorts
-    last, so the result does not depend on the order of the rows.
+    Both names come from the word pair of the most common cell (yes/no, y/n,
+    t/f), in its letter case, so a column mixing Yes, yes, Y and NO still gets
+    one pair, such as ("no", "yes"). None when that cell is true or false. A
+    tie goes to the spelling that sorts last, so the rows' order does not matter.
     """
-    spellings_present = present.to_pylist()
-    cell_counts = [1] * len(present) if counts is None else counts.tolist()
     weights: Counter[str] = Counter()
-    for spelling, count in zip(spellings_present, cell_counts, strict=True):
+    cell_counts = [1] * len(present) if counts is None else counts.tolist()
+    for spelling, count in zip(present.to_pylist(), cell_counts, strict=True):
         weights[spelling] += count
-    if {spelling.lower() for spelling in weights} <= {"true", "false"}:
+    if not weights:
         return None
-    spellings = []
-    for words, default in ((_FALSE_WORDS, "False"), (_TRUE_WORDS, "True")):
-        found = [(n, text) for text, n in weights.items() if text.lower() in words]
-        spellings.append(max(found)[1] if found else default)
-    return spellings[0], spellings[1]
+    common = max((n, text) for text, n in weights.items())[1]
+    true_text, false_text = next(
+        pair for pair in BOOLEAN_PAIRS if common.lower() in pair
+    )
+    if true_text == "true":
+        return None
+    return _in_case_of(common, false_text), _in_case_of(common, true_text)
+
+
+def _in_case_of(model: str, word: str) -> str:
+    """Return the lowercase ``word`` in the letter case of ``model`` (YES, Yes, yes)."""
+    if model.isupper():
+        return word.upper()
+    if model[:1].isupper():
+        return word.capitalize()
+    return word
 
 
 def may_change(values: pa.Array) -> bool:

@@ -252,12 +252,23 @@ def test_boolean_note_names_spellings(tmp_path, cells, mapping):
     [
         (["yes", "no", "yes"], ("no", "yes")),
         (["Yes", "yes", "yes", "No", "no", "no"], ("no", "yes")),
-        (["Y", "n", "Y"], ("n", "Y")),
-        (["yes", "yes"], ("False", "yes")),
+        (["Yes", "No", "No"], ("No", "Yes")),
+        (["Y", "n", "Y"], ("N", "Y")),
+        (["YES", "no", "Y", "YES", "N"], ("NO", "YES")),
+        (["yes", "yes"], ("no", "yes")),
         (["TRUE", "FALSE", "true"], None),
         (["True ", "false"], None),
     ],
-    ids=["yes-no", "most-common", "y-n", "true-only", "true-false", "trimmed"],
+    ids=[
+        "yes-no",
+        "most-common",
+        "title-case",
+        "y-n",
+        "mixed-words",
+        "true-only",
+        "true-false",
+        "trimmed",
+    ],
 )
 def test_boolean_spellings_recorded(tmp_path, cells, spellings):
     loaded = load_text(
