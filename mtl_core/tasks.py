@@ -279,14 +279,15 @@ def _check_trainable(task: Task) -> None:
         )
     if task.kind == "binary" and len(task.classes) != 2:
         raise InputError(
-            f"target {task.name!r} has {len(task.classes)} classes, not 2: "
-            f"use {task.column}:multiclass, or a derived target such as '{task.column}>0'"
+            f"target {task.name!r} has {len(task.classes)} classes, not 2: choose the "
+            f"kind multiclass ({task.column}:multiclass on the command line), or a "
+            f"derived target such as '{task.column}>0'"
         )
     if task.kind == "multiclass" and len(task.classes) > MAX_CLASSES:
         raise InputError(
             f"target {task.name!r} has {len(task.classes)} classes, more than "
-            f"{MAX_CLASSES}: use {task.column}:regression if it is a number, "
-            "or choose another target"
+            f"{MAX_CLASSES}: choose the kind regression ({task.column}:regression "
+            "on the command line) if it is a number, or choose another target"
         )
 
 
