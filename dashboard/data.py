@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "campaign.csv"
 SAMPLE_TARGETS = ("clicked", "converted", "revenue", "retained", "preferred_channel")
 PREVIEW_ROWS = 10
+MAX_SHOWN_WARNINGS = 5  # loading warnings shown above the notes; the rest stay in them
 UPLOAD_TYPES = ["csv", "tsv", "txt"]
 
 
@@ -147,6 +148,13 @@ def _preview(loaded: Any) -> None:
     )
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
     notes = list(loaded.notes)
+    warnings = [note for note in notes if note.is_warning]
+    if warnings:
+        lines = [_note_line(note) for note in warnings[:MAX_SHOWN_WARNINGS]]
+        if len(warnings) > MAX_SHOWN_WARNINGS:
+            rest = len(warnings) - MAX_SHOWN_WARNINGS
+            lines.append(f"- and {counted(rest, 'more warning')} in the notes below")
+        st.warning("**Check these before training:**\n" + "\n".join(lines))
     kinds = Counter(note.kind.replace("_", " ") for note in notes)
     title = f"How the files were read ({counted(len(notes), 'note')}"
     if kinds:

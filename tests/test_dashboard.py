@@ -18,11 +18,12 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import state
 from dashboard.job import CANCELLED, TrainingJob
-from dashboard.results import RESULT_LABELS, verdict_sentence
+from dashboard.results import verdict_sentence
 from dashboard.tasks import TARGETS_LABEL, widget_key
 from dashboard.train import STOPPED_MESSAGE
 from mtl_core.charts import SIDE_LABELS, SIDES
 from mtl_core.number_format import MINUS
+from mtl_core.report_content import RESULT_LABELS
 from mtl_core.savings import compute_savings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -823,3 +824,16 @@ def test_yes_no_classes_keep_data_spelling(trained):
 
     assert clicked["classes"] == ["no", "yes"]
     assert classes_by_task["clicked"] == "no, yes"
+
+
+def test_loading_warnings_shown_above_notes():
+    at = new_app()
+    uploader = at.file_uploader(key="upload")
+    uploader.upload("first.csv", sample_slice(200), "text/csv")
+    uploader.upload("copy.csv", sample_slice(200), "text/csv")
+    at.run()
+    assert not at.exception
+    shown = [visible_text(element) for element in at.warning]
+    duplicate = [text for text in shown if "duplicate file" in text]
+    assert len(duplicate) == 1
+    assert "copy.csv" in duplicate[0]
