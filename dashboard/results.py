@@ -38,6 +38,7 @@ from mtl_core.report_content import (
     display_value,
     files_table,
     metric_table,
+    result_label,
     run_summary,
     setting_text,
     summary_sentence,
@@ -53,31 +54,6 @@ _BADGES = {
     "shared_better": ":green-badge[Shared model better]",
     "no_clear_difference": ":gray-badge[No clear difference]",
     "not_available": ":gray-badge[n/a]",
-}
-RESULT_LABELS = {
-    "models_replaced": "Models replaced by one shared model",
-    "time_ratio": "Time ratio: shared ÷ single-task networks",
-    "mean_relative_gain_pct_vs_single_task_nn": "Mean relative gain vs single-task (%)",
-    "mean_roc_auc_gain_vs_single_task_nn": (
-        "Mean ROC AUC gain vs single-task (binary tasks)"
-    ),
-    "mean_relative_gain_pct_vs_lightgbm": "Mean relative gain vs LightGBM (%)",
-    "mean_roc_auc_gain_vs_lightgbm": "Mean ROC AUC gain vs LightGBM (binary tasks)",
-    "tasks_shared_better_vs_single_task_nn": "Tasks clearly better vs single-task",
-    "tasks_shared_worse_vs_single_task_nn": "Tasks clearly worse vs single-task",
-    "tasks_shared_better_vs_lightgbm": "Tasks clearly better vs LightGBM",
-    "tasks_shared_worse_vs_lightgbm": "Tasks clearly worse vs LightGBM",
-    "vs_single_task_nn_s": "Seconds saved vs single-task networks",
-    "vs_lightgbm_s": "Seconds saved vs LightGBM",
-    "shared_run_cost": "Shared model: cost per run",
-    "single_task_nn_run_cost": "Single-task networks: cost per run",
-    "lightgbm_run_cost": "LightGBM: cost per run",
-    "saved_per_run_vs_single_task_nn": "Saved per run vs single-task networks",
-    "saved_per_run_vs_lightgbm": "Saved per run vs LightGBM",
-    "saved_upkeep_per_month": "Upkeep saved per month",
-    "multitask": "Shared model: share correct",
-    "single_task_nn": "Single-task networks: share correct",
-    "lightgbm": "LightGBM: share correct",
 }
 
 
@@ -444,7 +420,7 @@ def _savings_card(key: str, title: str, entry: dict | None, priced: dict) -> Non
         result = entry.get("result")
         items = result.items() if isinstance(result, dict) else [("result", result)]
         for result_key, value in items:
-            label = RESULT_LABELS.get(result_key, result_key.replace("_", " "))
+            label = result_label(result_key)
             st.metric(label, _result_value(result_key, value))
         per_task = entry.get("per_task")
         if isinstance(per_task, dict) and per_task:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from mtl_core.number_format import (
     finite_number,
     format_number,
     format_signed,
+    format_significant,
     with_minus,
 )
 
@@ -51,20 +50,5 @@ def seconds(value: object) -> str:
 
 
 def significant(value: object) -> str:
-    """Format a savings figure with 4 significant digits, or "n/a" when missing.
-
-    Costs per run are often fractions of a cent, which a fixed number of decimals
-    would round to 0, so small values keep 4 significant digits without an
-    exponent, such as 0.00002302.
-    """
-    number_value = finite_number(value)
-    if number_value is None:
-        return "n/a"
-    if number_value == 0:
-        return "0"
-    if isinstance(value, int) or abs(number_value) >= 10_000:
-        return with_minus(f"{number_value:,.0f}")
-    text = np.format_float_positional(
-        number_value, precision=4, fractional=False, trim="-"
-    )
-    return with_minus(text)
+    """Format a savings figure with 4 significant digits, or "n/a" when missing."""
+    return format_significant(value)

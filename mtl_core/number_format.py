@@ -13,6 +13,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 MINUS = "\u2212"
 PRICE_FORMAT = "%.4f"  # price per compute hour
 UPKEEP_FORMAT = "%.2f"  # upkeep per model per month
@@ -96,3 +98,23 @@ def _format_amount(value: Any, printf_format: str) -> str:
     if number is None:
         return "n/a"
     return with_minus(printf_format % number)
+
+
+def format_significant(value: Any) -> str:
+    """Format a savings figure with 4 significant digits, or "n/a" when missing.
+
+    Costs per run are often fractions of a cent, which a fixed number of decimals
+    would round to 0, so small values keep 4 significant digits without an
+    exponent, such as 0.00002302.
+    """
+    number_value = finite_number(value)
+    if number_value is None:
+        return "n/a"
+    if number_value == 0:
+        return "0"
+    if isinstance(value, int) or abs(number_value) >= 10_000:
+        return with_minus(f"{number_value:,.0f}")
+    text = np.format_float_positional(
+        number_value, precision=4, fractional=False, trim="-"
+    )
+    return with_minus(text)

@@ -21,11 +21,40 @@ from mtl_core.number_format import (
     format_count,
     format_number,
     format_price,
+    format_signed,
+    format_significant,
     format_upkeep,
     with_minus,
 )
 
 logger = logging.getLogger(__name__)
+
+# Display names of the savings results, on the page and in the reports.
+RESULT_LABELS = {
+    "models_replaced": "Models replaced by one shared model",
+    "time_ratio": "Time ratio: shared ÷ single-task networks",
+    "mean_relative_gain_pct_vs_single_task_nn": "Mean relative gain vs single-task (%)",
+    "mean_roc_auc_gain_vs_single_task_nn": (
+        "Mean ROC AUC gain vs single-task (binary tasks)"
+    ),
+    "mean_relative_gain_pct_vs_lightgbm": "Mean relative gain vs LightGBM (%)",
+    "mean_roc_auc_gain_vs_lightgbm": "Mean ROC AUC gain vs LightGBM (binary tasks)",
+    "tasks_shared_better_vs_single_task_nn": "Tasks clearly better vs single-task",
+    "tasks_shared_worse_vs_single_task_nn": "Tasks clearly worse vs single-task",
+    "tasks_shared_better_vs_lightgbm": "Tasks clearly better vs LightGBM",
+    "tasks_shared_worse_vs_lightgbm": "Tasks clearly worse vs LightGBM",
+    "vs_single_task_nn_s": "Seconds saved vs single-task networks",
+    "vs_lightgbm_s": "Seconds saved vs LightGBM",
+    "shared_run_cost": "Shared model: cost per run",
+    "single_task_nn_run_cost": "Single-task networks: cost per run",
+    "lightgbm_run_cost": "LightGBM: cost per run",
+    "saved_per_run_vs_single_task_nn": "Saved per run vs single-task networks",
+    "saved_per_run_vs_lightgbm": "Saved per run vs LightGBM",
+    "saved_upkeep_per_month": "Upkeep saved per month",
+    "multitask": "Shared model: share correct",
+    "single_task_nn": "Single-task networks: share correct",
+    "lightgbm": "LightGBM: share correct",
+}
 
 # Sign convention of "difference", "ci_low" and "ci_high" in metrics.json, as set
 # by mtl_core.bootstrap.Difference: shared minus separate on the primary metric,
@@ -83,6 +112,19 @@ class SavingsFigure:
     title: str
     rows: list[tuple[str, str]]
     per_task: Table | None = None
+
+
+def result_label(key: str) -> str:
+    """Return the display name of a savings result key such as ``time_ratio``."""
+    return RESULT_LABELS.get(key, key.replace("_", " "))
+
+
+def result_text(key: str, value: Any) -> str:
+    """Format a savings result as the page shows it: 4 significant digits."""
+    text = format_significant(value)
+    if key.endswith("_s") and finite_number(value) is not None:
+        return f"{text} s"
+    return text
 
 
 def display_value(value: Any) -> str:
@@ -421,7 +463,10 @@ def savings_figures(metrics: Mapping[str, Any]) -> list[SavingsFigure]:
 
         outcome = entry.get("result")
         if isinstance(outcome, Mapping):
-            rows += [(f"Result: {k}", display_value(v)) for k, v in outcome.items()]
+            rows += [
+                (f"Result: {result_label(k)}", result_text(k, v))
+                for k, v in outcome.items()
+            ]
         else:
             rows.append(("Result", display_value(outcome)))
         if entry.get("unit"):
@@ -436,6 +481,7 @@ def savings_figures(metrics: Mapping[str, Any]) -> list[SavingsFigure]:
 
 
 def _per_task_table(per_task: Any) -> Table | None:
+    """Return the accuracy gain per task: metric and signed gain per separate side."""
     if not isinstance(per_task, Mapping) or not per_task:
         return None
     columns: list[str] = []
@@ -447,8 +493,24 @@ def _per_task_table(per_task: Any) -> Table | None:
     rows = []
     for name, values in per_task.items():
         values = values if isinstance(values, Mapping) else {"value": values}
-        rows.append([str(name)] + [display_value(values.get(c)) for c in columns])
-    return Table(["Task"] + columns, rows)
+        rows.append([str(name)] + [_per_task_cell(c, values.get(c)) for c in columns])
+    headers = [_PER_TASK_HEADERS.get(column, column) for column in columns]
+    return Table(["Task"] + headers, rows)
+
+
+_PER_TASK_HEADERS = {
+    "metric": "Metric",
+    "vs_single_task_nn": "vs single-task networks",
+    "vs_lightgbm": "vs LightGBM",
+}
+
+
+def _per_task_cell(column: str, value: Any) -> str:
+    if column == "metric":
+        return metric_label(value)
+    if column.startswith("vs_"):
+        return format_signed(value)
+    return display_value(value)
 
 
 def _json_text(value: Any) -> str:

@@ -188,7 +188,9 @@ def test_html_savings_figures(report_html):
     ):
         assert f"<h3>{title}</h3>" in report_html
     assert html.escape("saved = sum(t_separate) - t_shared") in report_html
-    assert "Result: vs_single_task_nn_s" in report_html
+    assert "Result: Seconds saved vs single-task networks" in report_html
+    assert "<th>vs single-task networks</th>" in report_html
+    assert "<td>ROC AUC</td>" in report_html
 
 
 def test_html_numbers_share_page_formats(report_html):
@@ -196,7 +198,13 @@ def test_html_numbers_share_page_formats(report_html):
     assert "Upkeep per model and month: 10.00." in report_html
     assert "<th>Input: price_per_hour</th><td>2.5000</td>" in report_html
     assert "<td>n_bootstrap</td><td>1,000</td>" in report_html
-    assert f"<th>Result: vs_lightgbm_s</th><td>{MINUS}36.4</td>" in report_html
+    assert (
+        f"<th>Result: Seconds saved vs LightGBM</th><td>{MINUS}36.4 s</td>"
+        in report_html
+    )
+    assert "<th>Result: Time ratio: shared ÷ single-task networks</th><td>0.8859" in (
+        report_html
+    )
     # Text of tables, paragraphs and list items, without the scripts, whose chart
     # data and plotly.js hold plain numbers.
     page = re.sub(r"<script.*?</script>", "", report_html, flags=re.DOTALL)
