@@ -322,9 +322,15 @@ def _class_spellings(
     one pair, such as ("no", "yes"). None when that cell is true or false. A
     tie goes to the spelling that sorts last, so the rows' order does not matter.
     """
+    if counts is None:
+        # One value per cell: count them in Arrow, not in a Python list of cells.
+        tallied = pc.value_counts(present)
+        texts = tallied.field("values").to_pylist()
+        cell_counts = tallied.field("counts").to_pylist()
+    else:
+        texts, cell_counts = present.to_pylist(), counts.tolist()
     weights: Counter[str] = Counter()
-    cell_counts = [1] * len(present) if counts is None else counts.tolist()
-    for spelling, count in zip(present.to_pylist(), cell_counts, strict=True):
+    for spelling, count in zip(texts, cell_counts, strict=True):
         weights[spelling] += count
     if not weights:
         return None
