@@ -70,7 +70,7 @@ def test_cli_success_writes_outputs(small_csv, tmp_path):
     summary = done.stdout.splitlines()
     assert summary[0].startswith("Of 4 comparisons, the shared model was better in ")
     assert summary[1].startswith("- On clicked, ")
-    assert "- Cost reduction: shared_run_cost " in done.stdout
+    assert "- Cost reduction: Shared model: cost per run " in done.stdout
     assert "(negative means the shared model took longer)" in done.stdout
     assert "Shared multitask model" not in done.stdout
 
