@@ -587,7 +587,7 @@ def accuracy_section(sizes: Sizes, threads: int) -> list[Section]:
         method=(
             "Each dataset beside the repository with two or more natural targets, "
             "loaded with load_csvs and run with run_comparison at default settings "
-            f"(threads set to {threads}), once per seed {_seed_list(seeds)}; each "
+            f"(threads set to {threads}), once per seed {_seed_list(seeds)}. Each "
             "seed draws another train/validation/test split and other initial "
             "weights. Values are the primary metric on the test rows of the first "
             "split with the bootstrap 95% interval; the difference is shared minus "

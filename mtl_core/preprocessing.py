@@ -152,7 +152,7 @@ class FeaturePreprocessor:
     def _new_network_features(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         numeric = np.empty((n_rows, self.n_numeric), dtype=np.float32)
-        # Codes stay below MAX_CATEGORIES + 1, so int16 holds them in half the
+        # Codes stay below MAX_CATEGORIES + 1, so int16 stores them in half the
         # memory of int32. The embedding lookup widens each batch's codes.
         categorical = np.empty((n_rows, len(self.cardinalities)), dtype=np.int16)
         return numeric, categorical

@@ -833,7 +833,7 @@ def test_loading_warnings_shown_above_notes():
     uploader.upload("copy.csv", sample_slice(200), "text/csv")
     at.run()
     assert not at.exception
-    shown = [visible_text(element) for element in at.warning]
-    duplicate = [text for text in shown if "duplicate file" in text]
+    warning_texts = [visible_text(element) for element in at.warning]
+    duplicate = [text for text in warning_texts if "duplicate file" in text]
     assert len(duplicate) == 1
     assert "copy.csv" in duplicate[0]
