@@ -5,12 +5,23 @@ tables live in one flat parameter, and a batch's codes are turned into positions
 in it, so a forward pass is one gather and a backward pass one scatter-add. Twelve
 ``nn.Embedding`` lookups took 0.79 ms forward and backward for 1024 rows on a
 2-core Xeon with torch 2.13, against 0.24 ms for the single gather.
+
+The positions come from one small matrix product, codes times a 0/1 pattern
+scaled by the widths, plus each output's start. The result is exact, because
+every output adds one integer product, integer zeros and its start. For 1024
+rows and 23 columns it took 0.11 ms, against 0.35 ms for gathering each column's
+code into its outputs and scaling them (2-core Xeon, torch 2.13, 1 thread).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+# Integers up to 2**24 are exact in float32. A flat table larger than that, or
+# float32 products allowed to round (TF32 on CUDA after
+# torch.set_float32_matmul_precision), gets its positions in float64.
+_FLOAT32_EXACT = 2**24
 
 
 def embedding_size(cardinality: int) -> int:
@@ -40,10 +51,16 @@ class CategoryEmbeddings(nn.Module):
             else torch.empty(0, dtype=torch.long)
         )
         self.weight = nn.Parameter(torch.randn(int(sizes.sum())))
-        # Output k reads weight[code of its column * its width + its start].
+        # Output k reads weight[code of its column * its width + its start]:
+        # codes @ pattern + start, where pattern[column of k, k] = width of k.
+        pattern = torch.zeros(len(cardinalities), column.numel(), dtype=torch.float64)
+        pattern[column, torch.arange(column.numel())] = widths[column].double()
+        start = (starts[column] + position).double()
         self.register_buffer("column", column)
-        self.register_buffer("stride", widths[column].to(torch.int32))
-        self.register_buffer("start", (starts[column] + position).to(torch.int32))
+        self.register_buffer("pattern", pattern, persistent=False)
+        self.register_buffer("start", start, persistent=False)
+        self.register_buffer("pattern32", pattern.float(), persistent=False)
+        self.register_buffer("start32", start.float(), persistent=False)
 
     @property
     def n_outputs(self) -> int:
@@ -51,7 +68,17 @@ class CategoryEmbeddings(nn.Module):
 
     def forward(self, categorical: torch.Tensor) -> torch.Tensor:
         rows = categorical.shape[0]
-        positions = torch.index_select(categorical, 1, self.column)
-        positions = positions.to(torch.int32).mul_(self.stride).add_(self.start)
-        gathered = torch.index_select(self.weight, 0, positions.view(-1))
+        exact_in_float32 = (
+            self.weight.numel() < _FLOAT32_EXACT
+            and torch.get_float32_matmul_precision() == "highest"
+        )
+        pattern, start = (
+            (self.pattern32, self.start32)
+            if exact_in_float32
+            else (self.pattern, self.start)
+        )
+        positions = torch.addmm(start, categorical.to(pattern.dtype), pattern)
+        gathered = torch.index_select(
+            self.weight, 0, positions.to(torch.int32).view(-1)
+        )
         return gathered.view(rows, self.n_outputs)

@@ -7,18 +7,12 @@ from mtl_core.category_embedding import CategoryEmbeddings, embedding_size
 from mtl_core.network import SharedTrunkNet
 
 
-def test_each_column_reads_its_own_table():
-    cardinalities = [3, 40]
-    embeddings = CategoryEmbeddings(cardinalities)
+def _expected_lookup(embeddings, cardinalities, codes):
     widths = [embedding_size(size) for size in cardinalities]
     tables = embeddings.weight.detach().split(
         [size * width for size, width in zip(cardinalities, widths, strict=True)]
     )
-    codes = torch.tensor([[0, 39], [2, 5], [1, 0]], dtype=torch.int32)
-
-    looked_up = embeddings(codes)
-
-    expected = torch.cat(
+    return torch.cat(
         [
             table.view(size, width)[codes[:, j].long()]
             for j, (table, size, width) in enumerate(
@@ -27,8 +21,18 @@ def test_each_column_reads_its_own_table():
         ],
         dim=1,
     )
+
+
+def test_each_column_reads_its_own_table():
+    cardinalities = [3, 40]
+    embeddings = CategoryEmbeddings(cardinalities)
+    codes = torch.tensor([[0, 39], [2, 5], [1, 0]], dtype=torch.int32)
+
+    looked_up = embeddings(codes)
+
+    widths = [embedding_size(size) for size in cardinalities]
     assert looked_up.shape == (3, sum(widths))
-    assert torch.equal(looked_up, expected)
+    assert torch.equal(looked_up, _expected_lookup(embeddings, cardinalities, codes))
 
 
 def test_gradient_only_reaches_used_rows():
@@ -75,3 +79,16 @@ def test_int16_codes_match_int32():
     codes = torch.tensor([[0, 1000], [2, 5], [1, 0]], dtype=torch.int32)
 
     assert torch.equal(embeddings(codes.to(torch.int16)), embeddings(codes))
+
+
+def test_positions_exact_past_float32_integers():
+    # 2 x 2 + 1,048,577 x 16 entries: positions past 2**24, where float32 skips
+    # odd integers, so the lookup must not compute them in float32.
+    cardinalities = [2, 2**20 + 1]
+    embeddings = CategoryEmbeddings(cardinalities)
+    assert embeddings.weight.numel() > 2**24
+    codes = torch.tensor([[1, 2**20], [0, 2**20 - 1], [1, 7]], dtype=torch.int32)
+
+    looked_up = embeddings(codes)
+
+    assert torch.equal(looked_up, _expected_lookup(embeddings, cardinalities, codes))
