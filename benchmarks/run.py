@@ -140,11 +140,13 @@ def training_sections(sizes: Sizes, threads: int) -> list[Section]:
         method=(
             "Rows per second = training rows / median epoch seconds of the shared "
             "network (the epoch includes its pass over the validation rows). "
-            "Allowed rows per second = batch size / the summed time of torch.matmul "
-            "at every matrix product of one step (forward, input gradient and "
-            "weight gradient of each linear layer). The layer over the numeric "
-            "inputs has no input gradient. The products are timed in the same run "
-            "with the same thread count. Target: at least 0.5."
+            "Allowed rows per second = training rows / the time torch.matmul takes "
+            "for the epoch's matrix products: the forward, input gradient and "
+            "weight gradient of each linear layer at every step (the layer over "
+            "the numeric inputs has no input gradient), and the forward products "
+            "of the validation pass. Each shape is timed in the same run with the "
+            "same thread count. FLOPs/row = the epoch's FLOPs / its training rows. "
+            "Target: at least 0.5."
         ),
         header=[
             "rows",
@@ -219,8 +221,7 @@ def training_sections(sizes: Sizes, threads: int) -> list[Section]:
                     f"{use.ratio:.2f} of the matmul-bound rate. The rest of each "
                     "step is the fixed cost of its torch operator calls (about 400 "
                     "at T=4 in a profile, nested calls included: the embedding "
-                    "gather, dropout masks, the masked losses, the optimiser step) "
-                    "and the per-epoch validation pass."
+                    "gather, dropout masks, the masked losses, the optimiser step)."
                 )
             print(
                 f"training {_rows(n_rows)} T={n_tasks}: ratio {timing.epoch_ratio:.3f} "

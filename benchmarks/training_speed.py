@@ -26,7 +26,13 @@ from mtl_core.numeric_encoding import quantile_edges
 from mtl_core.preprocessing import FeatureMatrices, FeaturePreprocessor
 from mtl_core.split import split_rows
 from mtl_core.tasks import Task, TaskSpec, resolve_tasks
-from mtl_core.training import NetInputs, TrainSettings, auto_batch_size, fit_network
+from mtl_core.training import (
+    EVAL_BATCH,
+    NetInputs,
+    TrainSettings,
+    auto_batch_size,
+    fit_network,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -362,6 +368,18 @@ def step_matmul_shapes(
     return shapes
 
 
+def forward_matmul_shapes(
+    net: SharedTrunkNet, batch_size: int
+) -> list[tuple[int, int, int]]:
+    """Return (m, k, n) of every matrix product of one forward pass, as when
+    the validation rows are scored."""
+    return [
+        (batch_size, module.in_features, module.out_features)
+        for module in net.modules()
+        if isinstance(module, torch.nn.Linear)
+    ]
+
+
 def measure_matmul(shapes: list[tuple[int, int, int]], repeats: int = 5) -> MatmulRate:
     """Time torch.matmul at each shape and add up the median times of one step."""
     generator = torch.Generator().manual_seed(0)
@@ -385,11 +403,17 @@ def measure_matmul(shapes: list[tuple[int, int, int]], repeats: int = 5) -> Matm
 
 @dataclass
 class HardwareUse:
-    """Training throughput of the shared network against its FLOP-bound rate."""
+    """Training throughput of the shared network against its FLOP-bound rate.
+
+    The bound is the time the matrix products of one epoch take at the speed
+    torch.matmul reaches at their shapes: those of every training step and
+    those of the forward pass over the validation rows that ends the epoch.
+    """
 
     n_rows: int
     n_tasks: int
     batch_size: int
+    validation_rows: int
     rows_per_second: float
     allowed_rows_per_second: float
     matmul_gflops: float
@@ -404,18 +428,27 @@ def hardware_use(data: PreparedData, timings: SharedVsSeparate) -> HardwareUse:
     """Compare the shared network's rows per second with what its FLOPs allow.
 
     Throughput is training rows over the median epoch, whose time includes the
-    pass over the validation rows that ends each epoch.
+    pass over the validation rows that ends each epoch, so the bound counts that
+    pass's products too. The flops per row are those of one epoch over its
+    training rows.
     """
     net = new_net(data, timings.n_tasks)
-    rate = measure_matmul(step_matmul_shapes(net, timings.batch_size))
-    allowed = timings.batch_size / rate.step_seconds
+    step = measure_matmul(step_matmul_shapes(net, timings.batch_size))
+    n_val = len(data.val)
+    val_batch = max(1, min(EVAL_BATCH, n_val))
+    scoring = measure_matmul(forward_matmul_shapes(net, val_batch))
+    steps = timings.n_train / timings.batch_size
+    passes = n_val / val_batch
+    epoch_seconds = steps * step.step_seconds + passes * scoring.step_seconds
+    epoch_flops = steps * step.step_flops + passes * scoring.step_flops
     observed = timings.n_train / statistics.median(timings.shared_epochs)
     return HardwareUse(
         n_rows=data.n_rows,
         n_tasks=timings.n_tasks,
         batch_size=timings.batch_size,
+        validation_rows=n_val,
         rows_per_second=observed,
-        allowed_rows_per_second=allowed,
-        matmul_gflops=rate.gflops,
-        flops_per_row=rate.step_flops / timings.batch_size,
+        allowed_rows_per_second=timings.n_train / epoch_seconds,
+        matmul_gflops=epoch_flops / epoch_seconds / 1e9,
+        flops_per_row=epoch_flops / timings.n_train,
     )

@@ -20,7 +20,7 @@ from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
 
-_EVAL_BATCH = 4096  # rows per forward pass when evaluating and predicting
+EVAL_BATCH = 4096  # rows per forward pass when evaluating and predicting
 _BATCHES_PER_GATHER = 32
 
 
@@ -173,8 +173,8 @@ def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
     totals = np.zeros(len(loss_fn.kinds))
     counts = np.zeros(len(loss_fn.kinds))
     with torch.no_grad():
-        for start in range(0, len(data), _EVAL_BATCH):
-            part = slice(start, start + _EVAL_BATCH)
+        for start in range(0, len(data), EVAL_BATCH):
+            part = slice(start, start + EVAL_BATCH)
             labels = data.labels[part].to(device)
             outputs = net(
                 data.numeric[part].to(device), data.categorical[part].to(device)
@@ -424,8 +424,8 @@ def predict_network(
     net.eval()
     parts: list[list[np.ndarray]] = [[] for _ in tasks]
     with torch.no_grad():
-        for start in range(0, len(data), _EVAL_BATCH):
-            part = slice(start, start + _EVAL_BATCH)
+        for start in range(0, len(data), EVAL_BATCH):
+            part = slice(start, start + EVAL_BATCH)
             outputs = net(
                 data.numeric[part].to(device), data.categorical[part].to(device)
             )

@@ -105,3 +105,44 @@ def test_split_median_judges_each_task():
     assert median_within_tolerance(differences) == (2, 2)
     differences[(dataset.name, "steady")] = [-0.006, -0.006, 0.2]
     assert median_within_tolerance(differences) == (1, 2)
+
+
+def test_throughput_bound_counts_validation_pass(monkeypatch):
+    """The epoch's time includes scoring the validation rows, so the bound counts
+    that pass's forward products as well as the training steps'."""
+    from benchmarks import training_speed
+    from benchmarks.training_speed import FitTiming, MatmulRate, SharedVsSeparate
+
+    def one_gflop_per_second(shapes, repeats=5):
+        flops = sum(2.0 * m * k * n for m, k, n in shapes)
+        return MatmulRate(flops / 1e9, flops)
+
+    monkeypatch.setattr(training_speed, "measure_matmul", one_gflop_per_second)
+    data = training_speed.prepare(2_000, 2, threads=1)
+    batch = 64
+    timings = SharedVsSeparate(
+        n_rows=data.n_rows,
+        n_tasks=2,
+        epochs=1,
+        batch_size=batch,
+        n_train=data.n_train,
+        shared=[FitTiming(2.0, [2.0])],
+        singles=[[FitTiming(2.0, [2.0]), FitTiming(2.0, [2.0])]],
+    )
+    use = training_speed.hardware_use(data, timings)
+
+    net = training_speed.new_net(data, 2)
+    step = sum(2.0 * m * k * n for m, k, n in training_speed.step_matmul_shapes(net, 1))
+    forward = sum(
+        2.0 * m * k * n for m, k, n in training_speed.forward_matmul_shapes(net, 1)
+    )
+    n_val = len(data.val)
+    assert 0 < n_val < data.n_train
+    epoch_flops = data.n_train * step + n_val * forward
+    assert use.validation_rows == n_val
+    assert use.flops_per_row == pytest.approx(epoch_flops / data.n_train)
+    assert use.allowed_rows_per_second == pytest.approx(
+        data.n_train / (epoch_flops / 1e9)
+    )
+    assert use.rows_per_second == pytest.approx(data.n_train / 2.0)
+    assert use.ratio == pytest.approx(epoch_flops / 1e9 / 2.0)
