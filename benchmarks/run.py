@@ -54,7 +54,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    speed=((10_000, 5, 3), (100_000, 3, 3), (1_000_000, 1, 1)),
+    speed=((10_000, 5, 3), (100_000, 3, 3), (1_000_000, 3, 1)),
     task_counts=(2, 4, 8),
     judged_rows=100_000,
     lightgbm_rows=100_000,
