@@ -141,12 +141,12 @@ def training_sections(sizes: Sizes, threads: int) -> list[Section]:
             "Rows per second = training rows / median epoch seconds of the shared "
             "network (the epoch includes its pass over the validation rows). "
             "Allowed rows per second = training rows / the time torch.matmul takes "
-            "for the epoch's matrix products: the forward, input gradient and "
-            "weight gradient of each linear layer at every step (the layer over "
-            "the numeric inputs has no input gradient), and the forward products "
-            "of the validation pass. Each shape is timed in the same run with the "
-            "same thread count. FLOPs/row = the epoch's FLOPs / its training rows. "
-            "Target: at least 0.5."
+            "for the epoch's matrix products. These are the forward, input gradient "
+            "and weight gradient of each linear layer at every step, and the "
+            "forward products of the validation pass. The layer over the numeric "
+            "inputs has no input gradient. Each shape is timed in the same run with "
+            "the same thread count. FLOPs/row = the epoch's FLOPs / its training "
+            "rows. Target: at least 0.5."
         ),
         header=[
             "rows",
