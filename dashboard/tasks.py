@@ -49,9 +49,10 @@ OUTCOME_WORDS = frozenset(
     """.split()
 )
 # Words that mark a column as history known before the outcome, such as
-# past_purchases or days_since_last_visit; such columns are not suggested.
+# past_purchases, days_since_last_visit or NumWebPurchases (a tally of past
+# purchases). Such columns are not suggested as targets.
 HISTORY_WORDS = frozenset(
-    "before count days history last past previous prior since".split()
+    "before count days history last num past previous prior since".split()
 )
 # Classification targets with more classes than this are not suggested.
 MAX_SUGGESTED_CLASSES = 10
