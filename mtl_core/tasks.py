@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 KINDS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 50
 _LISTED_COLUMNS = 20  # columns named in a "not found" message
+_SHORT_NAME_LENGTH = 4  # names up to this long also match columns one edit away
 _POSITIVE_WORDS = {"1", "true", "yes", "y", "t", "positive", "churn", "clicked"}
 _DERIVED = re.compile(
     r"^(?P<column>.+?)\s*(?P<op>>=|<=|>|<|==)\s*(?P<value>-?[0-9.eE+]+)$"
@@ -187,6 +188,23 @@ def infer_kind(series: pd.Series) -> str:
     return "multiclass"
 
 
+def _one_edit_apart(first: str, second: str) -> bool:
+    """Return whether one inserted, deleted or replaced character turns one
+    string into the other, ignoring case."""
+    first, second = first.casefold(), second.casefold()
+    if len(first) > len(second):
+        first, second = second, first
+    if len(second) - len(first) > 1 or first == second:
+        return False
+    if len(second) < 2:
+        return False  # any two one-letter names are one replacement apart
+    for index, (left, right) in enumerate(zip(first, second, strict=False)):
+        if left != right:
+            skip = 0 if len(first) == len(second) else -1
+            return first[index + 1 + skip :] == second[index + 1 :]
+    return True
+
+
 def _column_hint(requested: str, columns: list[str]) -> str:
     """Suggest the columns closest to ``requested``, then list the first columns."""
     close = [c for c in columns if c.casefold() == requested.casefold()]
@@ -195,6 +213,12 @@ def _column_hint(requested: str, columns: list[str]) -> str:
         for c in difflib.get_close_matches(requested, columns, n=3, cutoff=0.8)
         if c not in close
     ]
+    if len(requested) <= _SHORT_NAME_LENGTH:
+        # A one-letter slip in a short name scores below 0.8: difflib rates "yy"
+        # against "y" 0.67.
+        close += [
+            c for c in columns if c not in close and _one_edit_apart(requested, c)
+        ][:3]
     first_columns = columns[:_LISTED_COLUMNS]
     listed = ", ".join(repr(c) for c in first_columns)
     if len(columns) > len(first_columns):

@@ -4,7 +4,13 @@ import pytest
 
 from mtl_core.errors import InputError
 from mtl_core.loading import load_csvs
-from mtl_core.tasks import TaskSpec, infer_kind, resolve_task, resolve_tasks
+from mtl_core.tasks import (
+    TaskSpec,
+    _one_edit_apart,
+    infer_kind,
+    resolve_task,
+    resolve_tasks,
+)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +132,31 @@ def test_unknown_target_suggests_other_case():
     message = str(error.value)
     assert "target column 'churn' not found: did you mean 'Churn'?" in message
     assert message.endswith("'col_19' and 3 more")
+
+
+def test_unknown_short_target_suggests_column():
+    frame = pd.DataFrame({"y": [0, 1], "age": [30, 40], "job": ["a", "b"]})
+
+    with pytest.raises(
+        InputError, match="target column 'yy' not found: did you mean 'y'"
+    ):
+        resolve_tasks(frame, [TaskSpec("yy")])
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("yy", "y", True),
+        ("ag", "age", True),
+        ("agx", "AGE", True),
+        ("nope", "noise", False),
+        ("ab", "ba", False),
+        ("age", "age", False),
+        ("y", "x", False),
+    ],
+)
+def test_one_edit_apart_cases(first, second, expected):
+    assert _one_edit_apart(first, second) is expected
 
 
 def test_one_class_task_skipped_others_kept():
