@@ -79,8 +79,10 @@ def export_section(priced: dict) -> None:
     """Render the download buttons of the run shown on the page."""
     st.header("5. Export")
     st.caption(
-        "The files contain exactly the results shown above, including the savings "
-        "at the current price and upkeep. The HTML report works offline."
+        "The reports and metrics.json contain exactly the results shown above, "
+        "including the savings at the current price and upkeep. metrics.csv has "
+        "the per-task metrics and comparisons only, one row each. The HTML report "
+        "works offline."
     )
     html_column, csv_column, json_column, pdf_column = st.columns(4)
     html_column.download_button(

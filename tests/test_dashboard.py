@@ -420,6 +420,21 @@ def test_exports_match_priced_metrics(trained):
     assert {"download_html", "download_csv", "download_json"} <= set(keys)
 
 
+def test_export_caption_matches_csv_content(trained):
+    from dashboard.exports import metrics_csv
+    from dashboard.results import priced_metrics
+
+    at, metrics = trained
+    records = {
+        line.split(",")[0]
+        for line in metrics_csv(priced_metrics(metrics, 2.0, 10.0)).splitlines()[1:]
+    }
+    caption = next(c.value for c in at.caption if "metrics.csv" in c.value)
+    # The CSV has no savings rows, so the caption must not promise them there.
+    assert records == {"metric", "comparison"}
+    assert "metrics.csv has the per-task metrics and comparisons only" in caption
+
+
 def visible_text(element) -> str:
     """Return an element's Markdown without the escaping backslashes."""
     return element.value.replace("\\", "")
