@@ -201,7 +201,7 @@ def _with_option_names(message: str) -> str:
 
 
 def results_summary(metrics: dict) -> str:
-    """Return the run's verdicts, its warnings and each savings result as text.
+    """Return the run's verdicts, warnings, skipped targets and savings as text.
 
     The verdicts are the report's findings, one sentence each. A savings line gives
     each result with its unit, which explains what a negative value means.
@@ -219,6 +219,10 @@ def results_summary(metrics: dict) -> str:
     if warnings:
         lines.append("Warnings:")
         lines += [f"- {warning}" for warning in warnings]
+    skipped = metrics.get("skipped_tasks") or []
+    if skipped:
+        lines.append("Targets not trained:")
+        lines += [f"- {item['column']}: {item['reason']}" for item in skipped]
     lines.append("Savings (the formulas are in the report):")
     for figure in savings_figures(metrics):
         results = [

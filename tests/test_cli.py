@@ -232,4 +232,18 @@ def test_summary_lists_run_warnings():
 
     heading = lines.index("Warnings:")
     assert lines[heading + 1] == "- only one target ('clicked') can be trained"
+    assert lines[heading + 2] == "Targets not trained:"
+
+
+def test_summary_names_skipped_targets():
+    from tests.fixtures_metrics import make_metrics
+
+    metrics = make_metrics()
+    reason = "target 'duration' has 875 classes, not 2: choose the kind multiclass"
+    metrics["skipped_tasks"] = [{"column": "duration", "reason": reason}]
+
+    lines = cli.results_summary(metrics).splitlines()
+
+    heading = lines.index("Targets not trained:")
+    assert lines[heading + 1] == f"- duration: {reason}"
     assert lines[heading + 2].startswith("Savings")
