@@ -231,7 +231,8 @@ def results_summary(metrics: dict) -> str:
             if label.startswith("Result")
         ]
         units = [value for label, value in figure.rows if label == "Unit"]
-        unit = f" ({units[0]})" if units else ""
+        # Square brackets, because the units often end in a parenthesis.
+        unit = f" [units: {units[0]}]" if units else ""
         lines.append(f"- {figure.title}: {'; '.join(results)}{unit}")
     return "\n".join(lines) + "\n"
 

@@ -247,3 +247,15 @@ def test_summary_names_skipped_targets():
     heading = lines.index("Targets not trained:")
     assert lines[heading + 1] == f"- duration: {reason}"
     assert lines[heading + 2].startswith("Savings")
+
+
+def test_summary_units_in_square_brackets():
+    from tests.fixtures_metrics import make_metrics
+
+    lines = cli.results_summary(make_metrics()).splitlines()
+
+    saved = next(line for line in lines if line.startswith("- Training time saved"))
+    assert saved.endswith(
+        "[units: seconds per training run "
+        "(negative means the shared model took longer)]"
+    )
