@@ -198,7 +198,12 @@ def tasks_section(entry: dict) -> TaskChoice | None:
     derived = _derived_specs(data_key)
 
     suggested = [p for p in profiles if p.suggested]
-    if suggested:
+    if entry["is_sample"]:
+        # The sample's targets are fixed, and preferred_channel has no outcome word.
+        chosen = [by_column[name] for name in _default_targets(entry, profiles)]
+        names = ", ".join(f"{md(p.column)} ({p.kind})" for p in chosen)
+        st.caption(f"The sample data opens with its outcome columns chosen: {names}.")
+    elif suggested:
         names = ", ".join(f"{md(p.column)} ({p.kind})" for p in suggested)
         st.caption(f"Columns that look like outcomes: {names}.")
     else:
@@ -331,8 +336,7 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     automatic = [
         f"**{md(item.column)}**: {md(item.reason)}"
         for item in selection.excluded
-        if item.column not in by_user
-        and item.column != source_column(entry["loaded"])
+        if item.column not in by_user and item.column != source_column(entry["loaded"])
     ]
     if automatic:
         # Routine decisions, not problems: one note instead of a warning per column.

@@ -152,6 +152,17 @@ def test_default_page_renders_sample():
     assert state.RESULTS not in at.session_state
 
 
+def test_sample_caption_lists_chosen_targets():
+    at = new_app()
+
+    caption = next(
+        visible_text(c) for c in at.caption if "outcome columns chosen" in c.value
+    )
+
+    for name in targets(at).value:
+        assert name in caption
+
+
 def test_upload_limit_in_help():
     at = new_app()
     uploader = at.file_uploader(key="upload")
