@@ -92,3 +92,19 @@ def test_positions_exact_past_float32_integers():
     looked_up = embeddings(codes)
 
     assert torch.equal(looked_up, _expected_lookup(embeddings, cardinalities, codes))
+
+
+def test_wide_table_positions_by_gather():
+    # Past 64 columns the positions are gathered, not multiplied out.
+    cardinalities = [3 + j % 40 for j in range(70)]
+    embeddings = CategoryEmbeddings(cardinalities)
+    generator = torch.Generator().manual_seed(0)
+    codes = torch.stack(
+        [torch.randint(0, size, (5,), generator=generator) for size in cardinalities],
+        dim=1,
+    ).to(torch.int16)
+
+    looked_up = embeddings(codes)
+
+    assert not embeddings.use_product
+    assert torch.equal(looked_up, _expected_lookup(embeddings, cardinalities, codes))
