@@ -406,8 +406,8 @@ class HardwareUse:
     """Training throughput of the shared network against its FLOP-bound rate.
 
     The bound is the time the matrix products of one epoch take at the speed
-    torch.matmul reaches at their shapes: those of every training step and
-    those of the forward pass over the validation rows that ends the epoch.
+    torch.matmul reaches at their shapes. They are those of every training step
+    and those of the forward pass over the validation rows that ends the epoch.
     """
 
     n_rows: int
@@ -429,8 +429,8 @@ def hardware_use(data: PreparedData, timings: SharedVsSeparate) -> HardwareUse:
 
     Throughput is training rows over the median epoch, whose time includes the
     pass over the validation rows that ends each epoch, so the bound counts that
-    pass's products too. The flops per row are those of one epoch over its
-    training rows.
+    pass's products too. FLOPs per row are the epoch's FLOPs over its training
+    rows.
     """
     net = new_net(data, timings.n_tasks)
     step = measure_matmul(step_matmul_shapes(net, timings.batch_size))

@@ -189,8 +189,10 @@ def infer_kind(series: pd.Series) -> str:
 
 
 def _one_edit_apart(first: str, second: str) -> bool:
-    """Return whether one inserted, deleted or replaced character turns one
-    string into the other, ignoring case."""
+    """Return True when one edit turns one name into the other, ignoring case.
+
+    An edit inserts, deletes or replaces one character.
+    """
     first, second = first.casefold(), second.casefold()
     if len(first) > len(second):
         first, second = second, first

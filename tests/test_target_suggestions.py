@@ -1,4 +1,4 @@
-"""Which columns the page pre-selects as targets."""
+"""Target columns the page pre-selects."""
 
 import pandas as pd
 
