@@ -32,6 +32,7 @@ from mtl_core.training import (
     TrainSettings,
     auto_batch_size,
     fit_network,
+    start_at_label_shares,
 )
 
 logger = logging.getLogger(__name__)
@@ -144,9 +145,9 @@ def fit_shared(data: PreparedData, n_tasks: int, settings: TrainSettings) -> Fit
         data.train.numeric, data.train.categorical, data.train.labels[:, columns]
     )
     val = NetInputs(data.val.numeric, data.val.categorical, data.val.labels[:, columns])
-    return _timed_fit(
-        new_net(data, n_tasks), data.tasks[:n_tasks], train, val, settings
-    )
+    net = new_net(data, n_tasks)
+    start_at_label_shares(net, data.tasks[:n_tasks], train.labels)
+    return _timed_fit(net, data.tasks[:n_tasks], train, val, settings)
 
 
 def fit_single(
@@ -164,7 +165,9 @@ def fit_single(
     labelled_rows = torch.nonzero(~torch.isnan(train.labels[:, 0])).flatten()
     val = NetInputs(data.val.numeric, data.val.categorical, data.val.labels[:, column])
     task = data.tasks[task_index]
-    return _timed_fit(new_net(data, 1), [task], train, val, settings, labelled_rows)
+    net = new_net(data, 1)
+    start_at_label_shares(net, [task], train.labels)
+    return _timed_fit(net, [task], train, val, settings, labelled_rows)
 
 
 def _timed_fit(net, tasks, train, val, settings, train_rows=None) -> FitTiming:

@@ -48,6 +48,7 @@ from mtl_core.training import (
     fit_network,
     predict_network,
     resolve_device,
+    start_at_label_shares,
 )
 
 logger = logging.getLogger(__name__)
@@ -225,6 +226,7 @@ def _train_networks(
     shared_net = new_network(
         preprocessor, [task.n_outputs for task in tasks], config, edges
     )
+    start_at_label_shares(shared_net, tasks, train.labels)
     shared_fit = fit_network(shared_net, tasks, train, val, settings, device, on_epoch)
     release_free_memory()
     predictions = {"multitask": predict_network(shared_net, test, tasks, device)}
@@ -241,6 +243,7 @@ def _train_networks(
             for d in (train, val, test)
         ]
         labelled_rows = torch.nonzero(~torch.isnan(own[0].labels[:, 0])).flatten()
+        start_at_label_shares(net, [task], own[0].labels)
         single_fits[task.name] = fit_network(
             net, [task], own[0], own[1], settings, device, on_epoch, labelled_rows
         )

@@ -132,6 +132,11 @@ class TaskHeads(nn.Module):
             output_bias[columns],
         ]
 
+    def set_output_bias(self, index: int, values: torch.Tensor) -> None:
+        """Set the output biases of head ``index``, one per output."""
+        with torch.no_grad():
+            self.output.bias[self._output_slices()[index]] = values
+
     def forward(self, shared: torch.Tensor) -> list[torch.Tensor]:
         hidden = torch.relu_(self.hidden(shared))
         weight = self.output.weight * self.block_mask

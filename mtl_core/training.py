@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 EVAL_BATCH = 4096  # rows per forward pass when evaluating and predicting
 _BATCHES_PER_GATHER = 32
+_MIN_SHARE = 1e-4  # label shares are clipped to [1e-4, 1 - 1e-4] for the log-odds
 
 
 @dataclass
@@ -145,6 +146,35 @@ class TaskLosses(nn.Module):
         self, outputs: list[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
         return self.per_task_tensor(outputs, labels).sum()
+
+
+def start_at_label_shares(
+    net: SharedTrunkNet, tasks: list[Task], labels: torch.Tensor
+) -> None:
+    """Set each classification head's output biases to its task's label shares.
+
+    A binary head starts at the log-odds of its positive share and a multiclass
+    head at the log of each class's share, with one row added to every class so
+    that an absent class gets a finite bias. A new head then predicts the label
+    shares from the first step instead of even odds. ``labels`` has one column per
+    task, NaN where missing. Regression heads keep their biases, because their
+    labels are standardised.
+    """
+    for index, task in enumerate(tasks):
+        column = labels[:, index]
+        known = column[~torch.isnan(column)]
+        if task.kind == "regression" or known.numel() == 0:
+            continue
+        n_classes = 2 if task.kind == "binary" else task.n_outputs
+        counts = torch.bincount(known.long(), minlength=n_classes).double()
+        if task.kind == "binary":
+            share = float(counts[1] / counts.sum())
+            share = min(max(share, _MIN_SHARE), 1.0 - _MIN_SHARE)
+            values = torch.tensor([math.log(share / (1.0 - share))])
+        else:
+            log_shares = torch.log((counts + 1.0) / (counts.sum() + counts.numel()))
+            values = log_shares - log_shares.mean()
+        net.heads.set_output_bias(index, values.float())
 
 
 def _columns(indices: list[int]) -> slice | list[int]:

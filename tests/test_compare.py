@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from helpers_data import related_tasks_frame
 
 from mtl_core.compare import SIDES, run_comparison
@@ -267,3 +268,26 @@ def test_run_rejects_predictions_not_finite(monkeypatch):
     frame = related_tasks_frame(300)
     with pytest.raises(MtlError, match="Shared multitask model predicted values"):
         run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1))
+
+
+def test_every_network_starts_at_its_label_shares(monkeypatch):
+    import mtl_core.compare as compare
+
+    real_fit = compare.fit_network
+    started = []
+
+    def record_start(net, tasks, train, val, settings, *args):
+        rows = args[2] if len(args) > 2 else slice(None)
+        clicked = train.labels[rows, 0]
+        share = float(clicked[~clicked.isnan()].mean())
+        started.append((torch.sigmoid(net.heads.output.bias[0]).item(), share))
+        return real_fit(net, tasks, train, val, settings, *args)
+
+    monkeypatch.setattr(compare, "fit_network", record_start)
+    frame = related_tasks_frame(300)
+    run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1))
+
+    # The shared network, then the single-task network of clicked.
+    assert len(started) == 3
+    for start, share in started[:2]:
+        assert start == pytest.approx(share, rel=1e-5)

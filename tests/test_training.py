@@ -13,6 +13,7 @@ from mtl_core.training import (
     _new_optimiser,
     _shuffled_batches,
     fit_network,
+    start_at_label_shares,
 )
 
 
@@ -347,3 +348,36 @@ def test_loss_not_finite_in_first_epoch_raises():
             _settings(max_epochs=3, batch_size=16, seed=0),
             torch.device("cpu"),
         )
+
+
+def test_heads_start_at_their_label_shares():
+    torch.manual_seed(0)
+    net = SharedTrunkNet(4, [3], [1, 3, 1, 1], hidden_sizes=(8,), head_size=4)
+    tasks = [
+        Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
+        Task("b", "b", "multiclass", ["x", "y", "z"], np.zeros(1)),
+        Task("c", "c", "regression", None, np.zeros(1)),
+        Task("d", "d", "binary", ["0", "1"], np.zeros(1)),
+    ]
+    labels = torch.tensor(
+        [
+            [1.0, 0.0, 0.3, 0.0],
+            [0.0, 0.0, -1.2, 0.0],
+            [0.0, 1.0, np.nan, 0.0],
+            [0.0, 0.0, 0.9, np.nan],
+            [np.nan, 1.0, 0.0, 0.0],
+        ]
+    )
+    regression_bias = net.heads.output.bias[4].item()
+
+    start_at_label_shares(net, tasks, labels)
+
+    bias = net.heads.output.bias.detach()
+    # 1 positive among 4 labelled rows; the missing label is not counted.
+    assert torch.sigmoid(bias[0]).item() == pytest.approx(0.25)
+    # Classes x, y, z seen 3, 2 and 0 times, one row added to each: 4/8, 3/8, 1/8.
+    shares = torch.softmax(bias[1:4], dim=0)
+    assert shares.tolist() == pytest.approx([0.5, 0.375, 0.125])
+    assert bias[4].item() == regression_bias
+    # A task with no positive row gets a finite bias at the clipped share.
+    assert torch.sigmoid(bias[5]).item() == pytest.approx(1e-4, rel=1e-3)
