@@ -40,7 +40,12 @@ from mtl_core.split import (
     duplicate_rows_phrase,
     split_grouped_rows,
 )
-from mtl_core.tasks import Task, resolve_tasks, single_target_warning
+from mtl_core.tasks import (
+    Task,
+    in_column_order,
+    resolve_tasks,
+    single_target_warning,
+)
 from mtl_core.training import (
     NetInputs,
     TrainSettings,
@@ -409,6 +414,7 @@ def run_comparison(
 
 def _run(frame, config, progress, file_info) -> ComparisonResult:
     tasks, skipped = resolve_tasks(frame, list(config.targets))
+    tasks = in_column_order(tasks, frame)
     selection = select_features(frame, tasks, config.exclude)
     if not selection.roles:
         left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"

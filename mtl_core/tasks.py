@@ -350,6 +350,17 @@ def resolve_tasks(
     return tasks, skipped
 
 
+def in_column_order(tasks: list[Task], frame: pd.DataFrame) -> list[Task]:
+    """Return ``tasks`` in the order of their columns in ``frame``, then by name.
+
+    The shared network's heads are initialised and its losses summed in task
+    order, so the order changes its results. One order for each set of
+    targets gives the same results however the targets were listed or picked.
+    """
+    position = {column: index for index, column in enumerate(frame.columns)}
+    return sorted(tasks, key=lambda task: (position[task.column], task.name))
+
+
 def single_target_warning(name: str) -> str:
     """Return the warning for a run that can train only the target ``name``."""
     return (

@@ -291,3 +291,13 @@ def test_every_network_starts_at_its_label_shares(monkeypatch):
     assert len(started) == 3
     for start, share in started[:2]:
         assert start == pytest.approx(share, rel=1e-5)
+
+
+def test_target_order_does_not_change_results():
+    frame = related_tasks_frame(300)
+    listed = run_comparison(frame, _config(("revenue", "clicked"), max_epochs=2))
+    reversed_order = run_comparison(frame, _config(("clicked", "revenue"), max_epochs=2))
+
+    # Both train in the columns' order: clicked, then revenue.
+    assert [task["name"] for task in listed.metrics["tasks"]] == ["clicked", "revenue"]
+    assert listed.metrics["tasks"] == reversed_order.metrics["tasks"]
