@@ -29,6 +29,30 @@ def test_edges_merge_repeated_quantiles():
     assert list(edges[0]) == [0.0, 1.0, 2.0, 5.0]
 
 
+def test_edges_spread_past_a_common_value():
+    # 82% of rows at -1 (never contacted), the rest spread over 1 to 400 days.
+    rng = np.random.default_rng(0)
+    column = np.concatenate([np.full(8200, -1.0), rng.uniform(1, 400, 1800)])
+
+    (edges,) = quantile_edges(column[:, None].astype(np.float32), 16)
+
+    # Plain quantiles would leave -1 and 3 bins above it.
+    assert edges[0] == -1.0
+    assert edges.size == 17
+    assert edges[1] == np.float32(column[column > 0].min())
+    assert edges[-1] == np.float32(column.max())
+
+
+def test_edges_keep_quantiles_without_common_value():
+    rng = np.random.default_rng(0)
+    column = rng.normal(size=(2000, 1))
+
+    (edges,) = quantile_edges(column, 8)
+
+    expected = np.quantile(column[:, 0], np.linspace(0, 1, 9)).astype(np.float32)
+    np.testing.assert_array_equal(edges, expected)
+
+
 def test_encoding_inside_and_outside_bins():
     edges = [np.array([0.0, 1.0, 3.0], np.float32)]
     encoding = PiecewiseLinearEncoding(edges, n_bins=4)
