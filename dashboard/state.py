@@ -99,11 +99,12 @@ def run_key(data_key: str, config: CompareConfig) -> str:
         for name, value in config.settings().items()
         if name not in COST_SETTINGS
     }
-    # settings() names targets without their kind, so the specs go in whole.
-    settings["targets"] = [
-        [spec.column, spec.kind, spec.operator, spec.threshold]
+    # settings() names targets without their kind, so the specs go in whole. They
+    # are sorted because a run trains them in column order, whatever the order picked.
+    settings["targets"] = sorted(
+        json.dumps([spec.column, spec.kind, spec.operator, spec.threshold])
         for spec in config.targets
-    ]
+    )
     text = json.dumps(
         {"data": data_key, "settings": settings}, sort_keys=True, default=str
     )

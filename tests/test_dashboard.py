@@ -414,6 +414,20 @@ def test_changed_setting_marks_results_stale(trained):
     assert not any("earlier run" in w.value for w in at.warning)
 
 
+def test_reordered_targets_keep_results_current(trained):
+    at, _ = trained
+    picked = list(targets(at).value)
+
+    targets(at).set_value(picked[::-1]).run()
+    reordered_warnings = [w.value for w in at.warning if "earlier run" in w.value]
+    targets(at).set_value(picked[:-1]).run()
+    fewer_warnings = [w.value for w in at.warning if "earlier run" in w.value]
+    targets(at).set_value(picked).run()
+
+    assert not reordered_warnings
+    assert fewer_warnings
+
+
 def test_exports_match_priced_metrics(trained):
     from dashboard.exports import html_report, metrics_csv, metrics_json
     from dashboard.results import priced_metrics
