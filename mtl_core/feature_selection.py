@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mtl_core.errors import InputError
-from mtl_core.tasks import Task
+from mtl_core.tasks import Task, column_hint
 
 logger = logging.getLogger(__name__)
 
@@ -166,9 +166,11 @@ def select_features(
     """Pick the feature columns of a frame, with the reason for each one left out."""
     unknown = [column for column in exclude if column not in frame.columns]
     if unknown:
+        source = frame.attrs.get("source_column", SOURCE_COLUMN)
+        columns = [str(column) for column in frame.columns if column != source]
         raise InputError(
-            f"excluded column {unknown[0]!r} not found: check the spelling against the "
-            "file's header"
+            f"excluded column {unknown[0]!r} not found: "
+            f"{column_hint(unknown[0], columns)}"
         )
     target_columns = {task.column for task in tasks}
     source_column = frame.attrs.get("source_column", SOURCE_COLUMN)

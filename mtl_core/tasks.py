@@ -207,7 +207,7 @@ def _one_edit_apart(first: str, second: str) -> bool:
     return True
 
 
-def _column_hint(requested: str, columns: list[str]) -> str:
+def column_hint(requested: str, columns: list[str]) -> str:
     """Suggest the columns closest to ``requested``, then list the first columns."""
     close = [c for c in columns if c.casefold() == requested.casefold()]
     close += [
@@ -242,11 +242,12 @@ def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
         )
         requested = derived["column"] if derived else spec.column
         columns = [str(c) for c in frame.columns if c != source]
-        raise InputError(f"{subject} not found: {_column_hint(requested, columns)}")
+        raise InputError(f"{subject} not found: {column_hint(requested, columns)}")
     series = frame[spec.column]
     if series.isna().all():
         raise InputError(
-            f"target {spec.name!r} has no labelled rows: every value is missing"
+            f"target {spec.name!r} has no labelled rows: every value is missing. "
+            "Fill in its values, or choose another target"
         )
 
     if spec.operator is not None:

@@ -73,6 +73,12 @@ def test_user_exclusion_and_unknown_exclusion():
         _select(frame, ["clicked"], ["nope"])
 
 
+def test_misspelled_exclusion_suggests_column():
+    frame = related_tasks_frame(100)
+    with pytest.raises(InputError, match="did you mean 'spend'"):
+        _select(frame, ["clicked"], ["Spend"])
+
+
 def test_targets_never_features():
     frame = related_tasks_frame(100)
     columns = {r.column for r in _select(frame, ["clicked", "revenue"]).roles}

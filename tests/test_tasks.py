@@ -172,6 +172,7 @@ def test_all_missing_task_skipped():
     tasks, skipped = resolve_tasks(frame, [TaskSpec("empty"), TaskSpec("y")])
     assert len(tasks) == 1
     assert "no labelled rows" in skipped[0].reason
+    assert "Fill in its values, or choose another target" in skipped[0].reason
 
 
 def test_no_trainable_task_rejected():
