@@ -48,7 +48,7 @@ h1 { font-size: 1.6rem; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: .2rem; margin-top: 2.2rem; }
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: break-word; }
 th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { background: #f5f5f5; padding: .1rem .3rem; }

@@ -148,6 +148,21 @@ def set_number(page, label: str, value: str) -> None:
     page.wait_for_timeout(700)
 
 
+# Table cells with a single word whose text runs over more than one line.
+_BROKEN_WORDS_SCRIPT = """
+() => [...document.querySelectorAll("th, td")]
+  .filter((cell) => {
+    const text = cell.textContent.trim();
+    if (!text || /\\s/.test(text)) return false;
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = [...range.getClientRects()].map((rect) => Math.round(rect.top));
+    return new Set(tops).size > 1;
+  })
+  .map((cell) => cell.textContent.trim())
+"""
+
+
 def test_upload_train_and_report(server_url, browser_page, tmp_path):
     if not TELCO.is_file():
         pytest.skip(f"Telco churn data not present at {TELCO}")
@@ -201,11 +216,13 @@ def test_upload_train_and_report(server_url, browser_page, tmp_path):
     assert report_path.stat().st_size > 100_000
 
     report = page.context.new_page()
+    report.set_viewport_size({"width": 1200, "height": 900})
     report.on("request", lambda request: requests.append(request.url))
     report.goto(report_path.as_uri())
     report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
     assert report.locator(".js-plotly-plot").count() >= 5
     assert "Churn" in report.content()
+    assert report.evaluate(_BROKEN_WORDS_SCRIPT) == []
 
     assert not outside_requests(requests), outside_requests(requests)
     assert time.monotonic() - started < 180
