@@ -164,16 +164,15 @@ def select_features(
     frame: pd.DataFrame, tasks: list[Task], exclude: tuple[str, ...] = ()
 ) -> FeatureSelection:
     """Pick the feature columns of a frame, with the reason for each one left out."""
+    source_column = frame.attrs.get("source_column", SOURCE_COLUMN)
     unknown = [column for column in exclude if column not in frame.columns]
     if unknown:
-        source = frame.attrs.get("source_column", SOURCE_COLUMN)
-        columns = [str(column) for column in frame.columns if column != source]
+        columns = [str(column) for column in frame.columns if column != source_column]
         raise InputError(
             f"excluded column {unknown[0]!r} not found: "
             f"{column_hint(unknown[0], columns)}"
         )
     target_columns = {task.column for task in tasks}
-    source_column = frame.attrs.get("source_column", SOURCE_COLUMN)
     # Leakage checks look at a fixed sample of rows, so wide files stay fast.
     sample = np.arange(len(frame))
     if len(frame) > _LEAK_SAMPLE_ROWS:

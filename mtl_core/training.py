@@ -155,10 +155,10 @@ def start_at_label_shares(
 
     A binary head starts at the log-odds of its positive share and a multiclass
     head at the log of each class's share, with one row added to every class so
-    that an absent class gets a finite bias. A new head then predicts the label
-    shares from the first step instead of even odds. ``labels`` has one column per
-    task, NaN where missing. Regression heads keep their biases, because their
-    labels are standardised.
+    that an absent class gets a finite bias. A new head's predictions then centre
+    on the label shares from the first step instead of on even odds. ``labels``
+    has one column per task, NaN where missing. Regression heads keep their biases,
+    because their labels are standardised.
     """
     for index, task in enumerate(tasks):
         column = labels[:, index]

@@ -270,7 +270,7 @@ def test_run_rejects_predictions_not_finite(monkeypatch):
         run_comparison(frame, _config(("clicked", "revenue"), max_epochs=1))
 
 
-def test_every_network_starts_at_its_label_shares(monkeypatch):
+def test_classification_networks_start_at_label_shares(monkeypatch):
     import mtl_core.compare as compare
 
     real_fit = compare.fit_network
@@ -296,8 +296,8 @@ def test_every_network_starts_at_its_label_shares(monkeypatch):
 def test_target_order_does_not_change_results():
     frame = related_tasks_frame(300)
     listed = run_comparison(frame, _config(("revenue", "clicked"), max_epochs=2))
-    reversed_order = run_comparison(frame, _config(("clicked", "revenue"), max_epochs=2))
+    swapped = run_comparison(frame, _config(("clicked", "revenue"), max_epochs=2))
 
     # Both train in the columns' order: clicked, then revenue.
     assert [task["name"] for task in listed.metrics["tasks"]] == ["clicked", "revenue"]
-    assert listed.metrics["tasks"] == reversed_order.metrics["tasks"]
+    assert listed.metrics["tasks"] == swapped.metrics["tasks"]
