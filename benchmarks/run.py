@@ -270,13 +270,16 @@ def _head_flops(data) -> str:
 def lightgbm_section(sizes: Sizes, threads: int) -> list[Section]:
     """Item 2: shared network against T LightGBM models, library defaults."""
     from benchmarks import training_speed
+    from mtl_core.config import CompareConfig as Defaults
 
     section = Section(
         title="2. Shared network vs T LightGBM models (training time)",
         method=(
             "Same synthetic table. Both sides use the library defaults as a user "
             "gets them: the shared network up to 30 epochs with early stopping "
-            "(patience 5), LightGBM up to 1000 rounds with early stopping after 50 "
+            f"(patience {Defaults.patience} epochs, but no more epochs than hold "
+            f"{Defaults.patience_rows:,} training rows, and at least 2), LightGBM "
+            "up to 1000 rounds with early stopping after 50 "
             "rounds without improvement, each through the functions compare.py "
             "calls. Ratio = median over repeats of shared fit seconds / summed "
             "LightGBM fit seconds, with the features binned once for all tasks "

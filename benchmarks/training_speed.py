@@ -135,6 +135,7 @@ def train_settings(
         seed=config.seed,
         weight_decay=config.weight_decay,
         averaged_epochs=config.averaged_epochs,
+        patience_rows=config.patience_rows if patience is not None else None,
     )
 
 

@@ -62,7 +62,9 @@ def _run_settings(bar) -> dict:
         key="epochs",
         help="Maximum passes over the training rows, the same for the shared network "
         f"and every single-task network. A network stops early when its validation "
-        f"loss has not improved for {DEFAULTS['patience']} epochs.",
+        f"loss has not improved for {DEFAULTS['patience']} epochs, or for fewer "
+        f"on a large table: as many epochs as hold "
+        f"{DEFAULTS['patience_rows']:,} training rows, at least 2.",
     )
     time_budget = bar.number_input(
         "Time budget per network (seconds)",

@@ -214,6 +214,7 @@ def _train_networks(
     settings = TrainSettings(
         max_epochs=config.max_epochs,
         patience=config.patience,
+        patience_rows=config.patience_rows,
         batch_size=batch_size,
         learning_rate=config.learning_rate,
         seed=config.seed,

@@ -25,6 +25,10 @@ class CompareConfig:
         Epoch budget of every network, shared and single-task alike.
     patience : int
         Epochs without a better validation loss before early stopping.
+    patience_rows : int or None
+        Training rows the patience may span: a network whose epochs hold more
+        waits fewer epochs, as many as hold this many rows, at least 2. None
+        waits ``patience`` epochs whatever the table's size.
     time_budget_s : float or None
         Wall-clock budget of each network in seconds; None trains up to max_epochs.
     batch_size : int or None
@@ -68,6 +72,7 @@ class CompareConfig:
     seed: int = 0
     max_epochs: int = 30
     patience: int = 5
+    patience_rows: int | None = 200_000
     time_budget_s: float | None = None
     batch_size: int | None = None
     hidden_sizes: tuple[int, ...] = (256, 128)
@@ -91,6 +96,8 @@ class CompareConfig:
             raise InputError("no target given: name at least one column to predict")
         _check_range("max_epochs", self.max_epochs, 1, 10_000)
         _check_range("patience", self.patience, 1, 10_000)
+        if self.patience_rows is not None:
+            _check_range("patience_rows", self.patience_rows, 1, 10**12)
         _check_range("n_bootstrap", self.n_bootstrap, 0, 100_000)
         _check_range("lightgbm_rounds", self.lightgbm_rounds, 1, 100_000)
         _check_range("numeric_bins", self.numeric_bins, 0, 256)

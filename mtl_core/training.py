@@ -69,6 +69,20 @@ class TrainSettings:
     time_budget_s: float | None = None
     weight_decay: float = 0.01
     averaged_epochs: int = 0
+    patience_rows: int | None = None
+
+    def patience_for(self, n_rows: int) -> int:
+        """Return the epochs without a better validation loss before stopping.
+
+        ``patience`` epochs, or fewer when they would hold more than
+        ``patience_rows`` training rows: as many epochs as hold that many, at
+        least 2. On a large table one epoch takes long, so waiting five of them
+        for a better validation loss costs minutes.
+        """
+        if self.patience_rows is None or n_rows <= 0:
+            return self.patience
+        epochs = max(2, math.ceil(self.patience_rows / n_rows))
+        return min(self.patience, epochs)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -303,6 +317,9 @@ def fit_network(
     optimiser = _new_optimiser(net, settings, device)
     task_names = [task.name for task in tasks]
     curve: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": []}
+    patience = settings.patience_for(
+        len(train) if train_rows is None else len(train_rows)
+    )
     best = (math.inf, 0, copy.deepcopy(net.state_dict()))
     snapshots: list[tuple[float, int, dict]] = []
     started = time.perf_counter()
@@ -375,10 +392,8 @@ def fit_network(
         if out_of_time:
             stop_reason = "reached the time budget"
             break
-        if epoch - best[1] >= settings.patience:
-            stop_reason = (
-                f"early stop: no better validation loss for {settings.patience} epochs"
-            )
+        if epoch - best[1] >= patience:
+            stop_reason = f"early stop: no better validation loss for {patience} epochs"
             break
     if best[1] == 0:
         raise MtlError(

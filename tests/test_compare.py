@@ -234,9 +234,10 @@ def test_concurrent_runs_match_lone_run():
         ({"weight_decay": -0.1}, "invalid weight_decay -0.1"),
         ({"weight_decay": float("nan")}, "invalid weight_decay nan"),
         ({"averaged_epochs": -1}, "averaged_epochs"),
+        ({"patience_rows": 0}, "invalid patience_rows 0"),
     ],
 )
-def test_config_rejects_bad_averaging_settings(setting, message):
+def test_config_rejects_bad_training_settings(setting, message):
     with pytest.raises(InputError, match=message):
         CompareConfig(targets=(TaskSpec("clicked"),), **setting)
 
@@ -251,6 +252,17 @@ def test_metrics_list_the_averaged_epochs():
     assert 1 <= len(averaged["multitask"]) <= 6
     assert max(averaged["multitask"]) <= epochs_run["multitask"]
     assert set(averaged["single_task_nn"]) == set(epochs_run["single_task_nn"])
+
+
+def test_every_network_spans_its_patience_rows():
+    """With a learning rate of 0 only epoch 1 is a best, so a fit runs 1 + patience."""
+    frame = related_tasks_frame(300)
+    config = _config(max_epochs=30, n_bootstrap=0, learning_rate=0.0, patience_rows=1)
+
+    epochs_run = run_comparison(frame, config).metrics["run"]["epochs_run"]
+
+    assert epochs_run["multitask"] == 3
+    assert set(epochs_run["single_task_nn"].values()) == {3}
 
 
 def test_run_rejects_predictions_not_finite(monkeypatch):

@@ -129,6 +129,52 @@ def test_early_stopping_and_cancel():
     assert seen == [1, 2]
 
 
+def test_patience_spans_at_most_its_rows():
+    settings = TrainSettings(
+        max_epochs=30,
+        patience=5,
+        batch_size=1024,
+        learning_rate=0.01,
+        seed=0,
+        patience_rows=200_000,
+    )
+    assert settings.patience_for(31_000) == 5
+    assert settings.patience_for(70_000) == 3
+    assert settings.patience_for(1_000_000) == 2
+    one_epoch = TrainSettings(30, 1, 1024, 0.01, 0, patience_rows=10)
+    assert one_epoch.patience_for(1_000_000) == 1
+    assert TrainSettings(30, 5, 1024, 0.01, 0).patience_for(1_000_000) == 5
+
+
+def test_large_epochs_stop_after_fewer_epochs():
+    """With a learning rate of 0 only epoch 1 is a best, so a fit runs 1 + patience."""
+    labels = np.column_stack([np.arange(64) % 2, np.linspace(-1, 1, 64)])
+    settings = TrainSettings(
+        max_epochs=30,
+        patience=5,
+        batch_size=16,
+        learning_rate=0.0,
+        seed=0,
+        patience_rows=128,
+    )
+    train, val = _inputs(64, labels), _inputs(16, labels[:16], 1)
+    every_row = fit_network(_net(), _tasks(), train, val, settings, torch.device("cpu"))
+    assert (every_row.epochs_run, every_row.stop_reason) == (
+        3,
+        "early stop: no better validation loss for 2 epochs",
+    )
+    half = fit_network(
+        _net(),
+        _tasks(),
+        train,
+        val,
+        settings,
+        torch.device("cpu"),
+        train_rows=torch.arange(32),
+    )
+    assert half.epochs_run == 5
+
+
 def test_heads_stay_block_diagonal_in_training():
     net = SharedTrunkNet(4, [3], [1, 3, 1], hidden_sizes=(8,), head_size=4)
     tasks = [
