@@ -16,6 +16,7 @@ from torch.nn import functional
 
 from mtl_core.errors import MtlError, RunCancelled
 from mtl_core.network import SharedTrunkNet
+from mtl_core.optimiser import FusedAdamW
 from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,10 @@ def auto_batch_size(n_train: int) -> int:
 class TaskLosses(nn.Module):
     """Sum of per-task mean losses over the labelled (row, task) pairs only.
 
-    Regression labels must already be standardised; a task with no labelled row in
-    a batch adds nothing.
+    Outputs come as one tensor with every task's columns side by side, in task
+    order (see ``SharedTrunkNet.joined_outputs``), or as a list of each task's
+    columns. Regression labels must already be standardised; a task with no
+    labelled row in a batch adds nothing.
     """
 
     def __init__(self, tasks: list[Task]) -> None:
@@ -115,49 +118,59 @@ class TaskLosses(nn.Module):
         self._multiclass = [
             i for i, kind in enumerate(self.kinds) if kind == "multiclass"
         ]
+        ends = np.cumsum([task.n_outputs for task in tasks])
+        self._outputs = [
+            slice(int(end - task.n_outputs), int(end))
+            for end, task in zip(ends, tasks, strict=True)
+        ]
+        # Losses are computed kind by kind, and this index restores task order.
+        order = [*self._binary, *self._regression, *self._multiclass]
+        self._task_order = torch.argsort(torch.tensor(order))
 
     def per_task_tensor(
-        self, outputs: list[torch.Tensor], labels: torch.Tensor
+        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
         """Return each task's mean loss over its labelled rows, shape ``(n_tasks,)``.
 
         Tasks of one kind are scored in one call: every row's loss is weighted by
         1 / (labelled rows of its task), and missing labels by 0.
         """
+        if isinstance(outputs, list):
+            outputs = torch.cat(outputs, dim=1)
         labelled = ~torch.isnan(labels)
         counts = labelled.sum(dim=0).clamp_(min=1)
         weights = labelled / counts
         filled = torch.nan_to_num(labels, nan=0.0)
-        parts: list[tuple[list[int], torch.Tensor]] = []
+        parts: list[torch.Tensor] = []
         for indices, loss in (
             (self._binary, _binary_loss),
             (self._regression, _squared_error),
         ):
             if not indices:
                 continue
-            stacked = torch.cat([outputs[i][:, :1] for i in indices], dim=1)
+            own = _columns([self._outputs[i].start for i in indices])
             columns = _columns(indices)
-            elementwise = loss(stacked, filled[:, columns])
-            parts.append((indices, (elementwise * weights[:, columns]).sum(dim=0)))
+            # Contiguous, so that the sums below add in the same order whatever
+            # other kinds of task sit between these columns.
+            elementwise = loss(outputs[:, own].contiguous(), filled[:, columns])
+            parts.append((elementwise * weights[:, columns]).sum(dim=0))
         for i in self._multiclass:
             elementwise = functional.cross_entropy(
-                outputs[i], filled[:, i].long(), reduction="none"
+                outputs[:, self._outputs[i]], filled[:, i].long(), reduction="none"
             )
-            parts.append(([i], (elementwise * weights[:, i]).sum().reshape(1)))
+            parts.append((elementwise * weights[:, i]).sum().reshape(1))
         if len(parts) == 1:
-            return parts[0][1]
-        order = [i for indices, _ in parts for i in indices]
-        values = torch.cat([value for _, value in parts])
-        return values[torch.argsort(torch.tensor(order))]
+            return parts[0]
+        return torch.cat(parts)[self._task_order]
 
     def per_task(
-        self, outputs: list[torch.Tensor], labels: torch.Tensor
+        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
     ) -> list[torch.Tensor]:
         """Return each task's mean loss over its labelled rows, as a list."""
         return list(self.per_task_tensor(outputs, labels).unbind())
 
     def forward(
-        self, outputs: list[torch.Tensor], labels: torch.Tensor
+        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
     ) -> torch.Tensor:
         return self.per_task_tensor(outputs, labels).sum()
 
@@ -220,7 +233,7 @@ def _evaluate(net, loss_fn, data: NetInputs, device) -> list[float]:
         for start in range(0, len(data), EVAL_BATCH):
             part = slice(start, start + EVAL_BATCH)
             labels = data.labels[part].to(device)
-            outputs = net(
+            outputs = net.joined_outputs(
                 data.numeric[part].to(device), data.categorical[part].to(device)
             )
             n_labelled = (~torch.isnan(labels)).sum(dim=0).cpu().numpy()
@@ -243,7 +256,7 @@ def _new_optimiser(net: nn.Module, settings: TrainSettings, device: torch.device
     groups = parameter_groups(net)
     options = {"lr": settings.learning_rate, "weight_decay": settings.weight_decay}
     try:
-        return torch.optim.AdamW(groups, fused=True, **options)
+        return FusedAdamW(groups, **options)
     except RuntimeError as error:
         logger.debug(
             "fused AdamW unavailable on %s (%s); using the default", device, error
@@ -336,7 +349,7 @@ def fit_network(
         for batch in _shuffled_batches(train, order, settings.batch_size, device):
             if len(batch) < 2 and seen:
                 continue  # a one-row batch adds noise and nothing else
-            outputs = net(batch.numeric, batch.categorical)
+            outputs = net.joined_outputs(batch.numeric, batch.categorical)
             loss = loss_fn(outputs, batch.labels)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional
 
 from mtl_core.errors import MtlError
 from mtl_core.network import FastDropout, SharedTrunkNet, TaskHeads
+from mtl_core.optimiser import FusedAdamW
 from mtl_core.tasks import Task
 from mtl_core.training import (
     NetInputs,
@@ -13,6 +15,7 @@ from mtl_core.training import (
     _new_optimiser,
     _shuffled_batches,
     fit_network,
+    parameter_groups,
     start_at_label_shares,
 )
 
@@ -354,6 +357,72 @@ def test_decay_shrinks_only_weight_matrices():
         assert torch.allclose(value, expected), name
 
 
+def test_fused_steps_match_torch_adamw():
+    nets = [_net(), _net()]
+    groups = [parameter_groups(net) for net in nets]
+    optimisers = [
+        FusedAdamW(groups[0], lr=0.01, weight_decay=0.5),
+        torch.optim.AdamW(groups[1], lr=0.01, weight_decay=0.5, fused=True),
+    ]
+    generator = torch.Generator().manual_seed(0)
+    for step in range(4):
+        gradients = [
+            torch.randn(p.shape, generator=generator) for p in nets[0].parameters()
+        ]
+        for net, optimiser in zip(nets, optimisers, strict=True):
+            for parameter, gradient in zip(net.parameters(), gradients, strict=True):
+                # In step 2 one parameter has no gradient, as torch allows.
+                parameter.grad = None if step == 2 and parameter.ndim == 1 else gradient
+            optimiser.step()
+    for fused, reference in zip(
+        nets[0].parameters(), nets[1].parameters(), strict=True
+    ):
+        assert torch.equal(fused, reference)
+
+
+def test_losses_of_joined_outputs_match_per_head():
+    tasks = [
+        Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
+        Task("b", "b", "multiclass", ["x", "y", "z"], np.zeros(1)),
+        Task("c", "c", "regression", None, np.zeros(1)),
+        Task("d", "d", "binary", ["0", "1"], np.zeros(1)),
+    ]
+    torch.manual_seed(0)
+    net = SharedTrunkNet(
+        4, [3], [1, 3, 1, 1], hidden_sizes=(8,), head_size=4, dropout=0.0
+    )
+    data = _inputs(
+        32,
+        np.column_stack(
+            [
+                np.arange(32) % 2,
+                np.arange(32) % 3,
+                np.linspace(-1, 1, 32),
+                np.arange(32) % 2,
+            ]
+        ),
+    )
+    data.labels[::5, 1] = float("nan")
+    known = ~data.labels[:, 1].isnan()
+    losses = TaskLosses(tasks)
+
+    joined = losses.per_task_tensor(
+        net.joined_outputs(data.numeric, data.categorical), data.labels
+    )
+    per_head = net(data.numeric, data.categorical)
+    expected = [
+        functional.binary_cross_entropy_with_logits(
+            per_head[0][:, 0], data.labels[:, 0]
+        ),
+        functional.cross_entropy(per_head[1][known], data.labels[known, 1].long()),
+        functional.mse_loss(per_head[2][:, 0], data.labels[:, 2]),
+        functional.binary_cross_entropy_with_logits(
+            per_head[3][:, 0], data.labels[:, 3]
+        ),
+    ]
+    assert torch.allclose(joined, torch.stack(expected))
+
+
 def test_loss_not_finite_keeps_best_epoch():
     net = _net()
     labels = np.column_stack([np.tile([0.0, 1.0], 32), np.linspace(-1, 1, 64)])
@@ -398,7 +467,9 @@ def test_loss_not_finite_in_first_epoch_raises():
 
 def test_heads_start_at_their_label_shares():
     torch.manual_seed(0)
-    net = SharedTrunkNet(4, [3], [1, 3, 1, 1], hidden_sizes=(8,), head_size=4)
+    net = SharedTrunkNet(
+        4, [3], [1, 3, 1, 1], hidden_sizes=(8,), head_size=4, dropout=0.0
+    )
     tasks = [
         Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
         Task("b", "b", "multiclass", ["x", "y", "z"], np.zeros(1)),

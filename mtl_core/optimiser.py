@@ -1,0 +1,78 @@
+"""AdamW that calls torch's fused kernel directly once its state exists."""
+
+from __future__ import annotations
+
+import torch
+
+
+class FusedAdamW(torch.optim.AdamW):
+    """``torch.optim.AdamW(fused=True)`` with a shorter path for repeated steps.
+
+    torch's ``step`` gathers every parameter's state and regroups the tensors by
+    device and type on each call. For a 128-row batch that took about 170 us of a
+    2.5 ms training step, against 110 us for the kernel calls alone (2-core AMD
+    EPYC, torch 2.13, 1 thread). The first step runs torch's code, which creates
+    the state. Later steps pass the same state tensors, each parameter's current
+    gradient and the group's settings to ``torch._fused_adamw_``, as torch's code
+    does, so the weights come out the same. A step where a parameter has no
+    gradient runs torch's code.
+    """
+
+    def __init__(self, groups: list[dict], lr: float, weight_decay: float) -> None:
+        super().__init__(groups, lr=lr, weight_decay=weight_decay, fused=True)
+        self._state_lists: list[tuple[list, list, list, list]] | None = None
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        groups = self.param_groups
+        if (
+            closure is not None
+            or self._state_lists is None
+            or any(p.grad is None for group in groups for p in group["params"])
+        ):
+            loss = super().step(closure)
+            self._state_lists = self._collect_state()
+            return loss
+        for group, (params, exp_avgs, exp_avg_sqs, steps) in zip(
+            groups, self._state_lists, strict=True
+        ):
+            beta1, beta2 = group["betas"]
+            torch._foreach_add_(steps, 1)
+            torch._fused_adamw_(
+                params,
+                [p.grad for p in params],
+                exp_avgs,
+                exp_avg_sqs,
+                [],
+                steps,
+                amsgrad=False,
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                maximize=group["maximize"],
+                grad_scale=None,
+                found_inf=None,
+            )
+        return None
+
+    def _collect_state(self) -> list[tuple[list, list, list, list]] | None:
+        """Return each group's parameters and state tensors, or None where any is
+        missing or the group needs an option the short path leaves out."""
+        lists = []
+        for group in self.param_groups:
+            if group["amsgrad"] or group["capturable"] or group["differentiable"]:
+                return None
+            states = [self.state.get(p) for p in group["params"]]
+            if any(not state for state in states):
+                return None
+            lists.append(
+                (
+                    list(group["params"]),
+                    [state["exp_avg"] for state in states],
+                    [state["exp_avg_sq"] for state in states],
+                    [state["step"] for state in states],
+                )
+            )
+        return lists
