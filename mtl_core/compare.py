@@ -498,7 +498,11 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
         "lightgbm": lightgbm_seconds,
         "lightgbm_total": sum(lightgbm_seconds.values()),
     }
-    settings = config.settings() | {"batch_size_used": batch_size}
+    # The targets in task order, which is the columns' order, not the order picked.
+    settings = config.settings() | {
+        "targets": [task.name for task in tasks],
+        "batch_size_used": batch_size,
+    }
     metrics = {
         "schema_version": SCHEMA_VERSION,
         "run": {

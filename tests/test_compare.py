@@ -313,3 +313,6 @@ def test_target_order_does_not_change_results():
     # Both train in the columns' order: clicked, then revenue.
     assert [task["name"] for task in listed.metrics["tasks"]] == ["clicked", "revenue"]
     assert listed.metrics["tasks"] == swapped.metrics["tasks"]
+    # The settings list the targets in the same order as the tasks.
+    assert listed.metrics["run"]["settings"]["targets"] == ["clicked", "revenue"]
+    assert swapped.metrics["run"]["settings"]["targets"] == ["clicked", "revenue"]
