@@ -15,7 +15,7 @@ from dashboard import state
 from dashboard.text import md
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN
-from mtl_core.loading import load_csvs
+from mtl_core.loading import load_csvs, unique_file_names
 from mtl_core.number_format import format_count
 from mtl_core.plural import counted
 
@@ -117,7 +117,7 @@ def data_section() -> dict | None:
         ),
     )
     if uploads:
-        label = ", ".join(upload.name for upload in uploads)
+        label = ", ".join(unique_file_names([upload.name for upload in uploads]))
         entry = _load(
             lambda: [(upload.name, upload.getvalue()) for upload in uploads],
             state.upload_hash(uploads),

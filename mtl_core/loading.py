@@ -79,7 +79,7 @@ def load_csvs(sources: Sequence[Source] | Source) -> LoadedData:
     if not source_list:
         raise InputError("No CSV file was given: pass at least one path or upload.")
 
-    names = _unique_file_names([_source_name(source) for source in source_list])
+    names = unique_file_names([_source_name(source) for source in source_list])
     file_tables = []
     copy_notes = []
     first_with_content: dict[str, str] = {}
@@ -190,7 +190,7 @@ def _copy_note(name: str, original: str) -> LoadNote:
     )
 
 
-def _unique_file_names(names: list[str]) -> list[str]:
+def unique_file_names(names: list[str]) -> list[str]:
     """Give files that share a name the suffixes (2), (3), ... in source order."""
     unique: list[str] = []
     for name in names:

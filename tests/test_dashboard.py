@@ -486,6 +486,18 @@ def test_header_only_file_shows_error():
     assert "Could not read head.csv" in visible_text(at.error[0])
 
 
+def test_error_tells_same_named_files_apart():
+    at = new_app()
+    uploader = at.file_uploader(key="upload")
+    uploader.upload("export.csv", b"a,b\n1,2\n3,4\n", "text/csv")
+    uploader.upload("export.csv", b"", "text/csv")
+    at.run()
+    assert not at.exception
+    message = visible_text(at.error[0])
+    assert "Could not read export.csv, export.csv (2)" in message
+    assert "export.csv (2)" in message.split(":**", 1)[1]
+
+
 def test_unexpected_load_failure_is_one_line(monkeypatch):
     def broken_loader(sources):
         raise RuntimeError("disk on fire")
