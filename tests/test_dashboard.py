@@ -740,6 +740,30 @@ def test_single_target_warned_before_and_after_training():
     assert "+00:00" not in captions
 
 
+@pytest.mark.parametrize(
+    ("n_tasks", "t_shared", "t_single", "phrase"),
+    [
+        (3, 30.0, 48.2, "together (faster)."),
+        (3, 46.0, 48.2, "together (about the same)."),
+        (3, 60.0, 48.2, "together (slower)."),
+        (1, 0.27, 0.52, "together. With one task both are the same network"),
+    ],
+)
+def test_time_sentence_calls_small_gaps_noise(n_tasks, t_shared, t_single, phrase):
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 0.0)
+    entry = priced["savings"]["task_efficiency"]
+    entry["inputs"].update(T=n_tasks, t_shared_s=t_shared, sum_t_single_s=t_single)
+    entry["result"]["time_ratio"] = t_shared / t_single
+
+    sentence = _savings_sentence("task_efficiency", entry, priced)
+
+    assert phrase in sentence
+
+
 def test_one_target_cost_saves_no_upkeep():
     from fixtures_metrics import make_metrics
 
@@ -889,3 +913,35 @@ def test_loading_warnings_shown_above_notes():
     duplicate = [text for text in warning_texts if "duplicate file" in text]
     assert len(duplicate) == 1
     assert "copy.csv" in duplicate[0]
+
+
+def test_server_config_spares_the_training_thread():
+    """The project's config turns off the work Streamlit does after every rerun.
+
+    With it on, a full garbage collection and a walk over every imported module
+    after each progress refresh held the interpreter lock, and a run in a second
+    session slowed the first one's training several times over.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "from streamlit import config\n"
+        "for name in ('runner.postScriptGC', 'server.fileWatcherType',\n"
+        "             'client.toolbarMode', 'browser.gatherUsageStats'):\n"
+        "    print(name, config.get_option(name))\n"
+    )
+    options = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert options == [
+        "runner.postScriptGC False",
+        "server.fileWatcherType none",
+        "client.toolbarMode minimal",
+        "browser.gatherUsageStats False",
+    ]
