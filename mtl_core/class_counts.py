@@ -64,6 +64,29 @@ def rare_class_remark(task: dict) -> str:
     return f" Only {rows} of class {name!r}, so this is a rough guide."
 
 
+def withhold_thin_verdicts(task: dict) -> None:
+    """Replace the verdicts of a task with a class under FEW_TEST_ROWS by none.
+
+    A bootstrap interval over a handful of rows of one class understates the
+    doubt: with one positive test row, every resample that has it scores that same
+    row. The difference and its interval stay in ``task``, and each
+    comparison gets the reason instead of a verdict. ``task`` is a task entry of
+    metrics.json and is changed in place.
+    """
+    rare = rare_test_class(task)
+    if rare is None:
+        return
+    name, count = rare
+    reason = (
+        f"only {counted(count, 'test row')} of class {name!r}, and a verdict needs "
+        f"at least {FEW_TEST_ROWS} of each class"
+    )
+    for comparison in (task.get("comparisons") or {}).values():
+        if comparison.get("verdict") != "not_available":
+            comparison["verdict"] = "not_available"
+            comparison["reason"] = reason
+
+
 def one_class_caution(task: dict) -> str | None:
     """Return a sentence when every model predicts one class of a multiclass task.
 

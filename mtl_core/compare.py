@@ -17,7 +17,11 @@ import sklearn
 import torch
 
 from mtl_core.bootstrap import compare_sides
-from mtl_core.class_counts import one_class_caution, rare_class_caution
+from mtl_core.class_counts import (
+    one_class_caution,
+    rare_class_caution,
+    withhold_thin_verdicts,
+)
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError, MtlError
 from mtl_core.feature_selection import SOURCE_COLUMN, select_features
@@ -367,6 +371,7 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
         entry["test_class_counts"] = np.bincount(
             labels.astype(int), minlength=len(task.classes)
         ).tolist()
+        withhold_thin_verdicts(entry)
     return entry
 
 

@@ -265,6 +265,23 @@ def test_every_network_spans_its_patience_rows():
     assert set(epochs_run["single_task_nn"].values()) == {3}
 
 
+def test_thin_class_gets_no_verdict():
+    frame = related_tasks_frame(300)
+    frame["rare"] = np.where(np.arange(300) % 20 == 0, "yes", "no")
+
+    tasks = run_comparison(frame, _config(("clicked", "rare"))).metrics["tasks"]
+    rare = next(task for task in tasks if task["name"] == "rare")
+    clicked = next(task for task in tasks if task["name"] == "clicked")
+
+    assert min(rare["test_class_counts"]) < 10
+    for comparison in rare["comparisons"].values():
+        assert comparison["verdict"] == "not_available"
+        assert "a verdict needs at least 10 of each class" in comparison["reason"]
+        assert comparison["ci_low"] is not None
+    assert min(clicked["test_class_counts"]) >= 10
+    assert all(c["verdict"] != "not_available" for c in clicked["comparisons"].values())
+
+
 def test_run_rejects_predictions_not_finite(monkeypatch):
     import mtl_core.compare as compare
 
