@@ -16,7 +16,13 @@ from dashboard.tasks import TaskChoice
 from dashboard.text import md, seconds
 from mtl_core.config import CompareConfig
 from mtl_core.errors import InputError
-from mtl_core.number_format import PRICE_FORMAT, UPKEEP_FORMAT, format_count
+from mtl_core.number_format import (
+    PRICE_DECIMALS,
+    PRICE_FORMAT,
+    UPKEEP_DECIMALS,
+    UPKEEP_FORMAT,
+    format_count,
+)
 from mtl_core.plural import counted
 
 logger = logging.getLogger(__name__)
@@ -150,7 +156,9 @@ def _cost_settings(bar) -> tuple[float, float]:
         help="Monthly cost of keeping one deployed model running and maintained. "
         "One shared model replaces one model per task.",
     )
-    return float(price), float(upkeep)
+    # The inputs show this many decimals, so the savings use the amounts shown:
+    # a price of 0.00001 shows as 0.0000 and counts as 0.
+    return round(float(price), PRICE_DECIMALS), round(float(upkeep), UPKEEP_DECIMALS)
 
 
 def build_config(choice: TaskChoice, settings: Settings) -> CompareConfig:

@@ -3,8 +3,9 @@
 Negative numbers get the Unicode minus sign (U+2212). plotly.js draws the same
 sign in axis tick labels (its MINUS_SIGN constant in the copies bundled with
 plotly 7.1 and Streamlit 1.67), so hover text, tables and sentences match the
-axes. Counts get thousands separators. The price and the upkeep use the printf
-formats of the dashboard's inputs, so every place shows the digits the user typed.
+axes. Counts get thousands separators. The price and the upkeep get the decimals
+of the dashboard's inputs, which round them to those decimals, so every place
+shows the amount the savings use.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 import numpy as np
 
 MINUS = "\u2212"
-PRICE_FORMAT = "%.4f"  # price per compute hour
-UPKEEP_FORMAT = "%.2f"  # upkeep per model per month
+PRICE_DECIMALS = 4  # price per compute hour
+UPKEEP_DECIMALS = 2  # upkeep per model per month
+PRICE_FORMAT = f"%.{PRICE_DECIMALS}f"  # the dashboard input's printf format
+UPKEEP_FORMAT = f"%.{UPKEEP_DECIMALS}f"
 
 
 def finite_number(value: Any) -> float | None:
@@ -84,20 +87,22 @@ def format_signed(value: Any) -> str:
 
 
 def format_price(value: Any) -> str:
-    """Format the price per compute hour as its input shows it, such as "1.0000"."""
-    return _format_amount(value, PRICE_FORMAT)
+    """Format the price per compute hour with its input's decimals, such as
+    "1,000.0000"."""
+    return _format_amount(value, PRICE_DECIMALS)
 
 
 def format_upkeep(value: Any) -> str:
-    """Format the upkeep per model per month as its input shows it, such as "20.00"."""
-    return _format_amount(value, UPKEEP_FORMAT)
+    """Format the upkeep per model per month with its input's decimals, such as
+    "20.00"."""
+    return _format_amount(value, UPKEEP_DECIMALS)
 
 
-def _format_amount(value: Any, printf_format: str) -> str:
+def _format_amount(value: Any, decimals: int) -> str:
     number = finite_number(value)
     if number is None:
         return "n/a"
-    return with_minus(printf_format % number)
+    return with_minus(f"{number:,.{decimals}f}")
 
 
 def format_significant(value: Any) -> str:

@@ -289,6 +289,15 @@ def test_price_zero_says_runs_cost_nothing(trained):
     text = "\n".join(m.value for m in at.markdown)
     assert "every training run costs 0: set the price in the sidebar" in text
     assert "costs 0 less than" not in text
+    # The input shows 4 decimals, so a smaller price counts as the 0 it shows.
+    at.number_input(key="price").set_value(0.00001)
+    at.run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "every training run costs 0: set the price in the sidebar" in text
+    at.number_input(key="price").set_value(1e9)
+    at.run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "At 1,000,000,000.0000 per compute hour" in text
     at.number_input(key="price").set_value(1.0)
     at.run()
 

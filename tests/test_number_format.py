@@ -40,12 +40,18 @@ def test_format_count_fraction_is_not_cut():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1.0, "1.0000"), (1, "1.0000"), (0.0416, "0.0416"), (1000.0, "1000.0000")],
-    ids=["float", "int", "cents", "thousand"],
+    [
+        (1.0, "1.0000"),
+        (1, "1.0000"),
+        (0.0416, "0.0416"),
+        (1000.0, "1,000.0000"),
+        (1e9, "1,000,000,000.0000"),
+    ],
+    ids=["float", "int", "cents", "thousand", "billion"],
 )
-def test_format_price_matches_input_format(value, expected):
+def test_format_price_has_input_decimals(value, expected):
     assert format_price(value) == expected
-    assert format_price(value) == PRICE_FORMAT % value
+    assert format_price(value).replace(",", "") == PRICE_FORMAT % value
 
 
 def test_format_upkeep_matches_input_format():
