@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import SAMPLE_TARGETS, source_column
-from dashboard.text import md
+from dashboard.text import as_sentence, md
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import (
     SOURCE_COLUMN,
@@ -295,7 +295,9 @@ def _preview(frame, data_key, specs, exclude):
     if cached is not None and cached[0] == key:
         return cached[1]
     tasks, skipped = resolve_tasks(frame, specs)
-    selection = select_features(frame, tasks, tuple(exclude))
+    selection = select_features(
+        frame, tasks, tuple(exclude), tuple(item.column for item in skipped)
+    )
     st.session_state[state.TASK_PREVIEW] = (key, (tasks, skipped, selection))
     return tasks, skipped, selection
 
@@ -305,13 +307,17 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     try:
         tasks, skipped, selection = _preview(frame, entry["key"], specs, exclude)
     except InputError as err:
-        st.error(f"**These targets cannot be trained:** {err}")
+        st.error(f"**These targets cannot be trained:** {md(as_sentence(str(err)))}")
         return None
     if not selection.roles:
-        left_out = ", ".join(f"`{md(item.column)}`" for item in selection.excluded)
+        source = source_column(entry["loaded"])
+        left_out = ", ".join(
+            md(item.column) for item in selection.excluded if item.column != source
+        )
+        advice = selection.no_features_advice(len(specs)).capitalize()
         st.error(
             "**No feature column is left to learn from** (left out: "
-            f"{left_out or 'none'}). {selection.no_features_advice().capitalize()}."
+            f"{left_out or 'none'}). {advice}."
         )
         return None
 
@@ -330,7 +336,10 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for item in skipped:
-        st.warning(f"Target **{md(item.column)}** will be skipped: {md(item.reason)}")
+        st.warning(
+            f"Target **{md(item.column)}** will be skipped: "
+            f"{md(as_sentence(item.reason))}"
+        )
 
     by_user = set(selection.excluded_by_user())
     automatic = [

@@ -26,6 +26,12 @@ def md(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
+def as_sentence(text: str) -> str:
+    """Return ``text`` ending in a full stop, as library messages do not."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def number(value: object) -> str:
     """Format a measured number for display, or return "n/a" when it is missing."""
     return format_number(value)

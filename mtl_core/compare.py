@@ -421,12 +421,14 @@ def run_comparison(
 def _run(frame, config, progress, file_info) -> ComparisonResult:
     tasks, skipped = resolve_tasks(frame, list(config.targets))
     tasks = in_column_order(tasks, frame)
-    selection = select_features(frame, tasks, config.exclude)
+    selection = select_features(
+        frame, tasks, config.exclude, tuple(item.column for item in skipped)
+    )
     if not selection.roles:
         left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"
         raise InputError(
             f"no feature column is left to learn from (columns left out: {left_out}): "
-            f"{selection.no_features_advice()}"
+            f"{selection.no_features_advice(len(config.targets))}"
         )
     if len(frame) < 30:
         raise InputError(

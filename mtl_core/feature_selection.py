@@ -58,15 +58,18 @@ class FeatureSelection:
         """Return the columns the user chose to exclude."""
         return [item.column for item in self.excluded if item.reason == _BY_USER]
 
-    def no_features_advice(self) -> str:
+    def no_features_advice(self, n_targets: int) -> str:
         """Return what to do when no feature is left, in lower case.
 
-        Excluding fewer columns helps only where the user excluded some.
+        Excluding fewer columns helps only where the user excluded some, and
+        choosing fewer targets only where there are several.
         """
-        advice = "add columns that describe the customers"
+        advice = ["add columns that describe the customers"]
+        if n_targets > 1:
+            advice.append("choose fewer targets")
         if self.excluded_by_user():
-            advice += ", or exclude fewer columns"
-        return advice
+            advice.append("exclude fewer columns")
+        return ", or ".join(advice)
 
 
 def looks_like_id(series: pd.Series, name: str) -> bool:
@@ -161,9 +164,17 @@ def _subset_task(task: Task, rows: np.ndarray) -> Task:
 
 
 def select_features(
-    frame: pd.DataFrame, tasks: list[Task], exclude: tuple[str, ...] = ()
+    frame: pd.DataFrame,
+    tasks: list[Task],
+    exclude: tuple[str, ...] = (),
+    skipped_targets: tuple[str, ...] = (),
 ) -> FeatureSelection:
-    """Pick the feature columns of a frame, with the reason for each one left out."""
+    """Pick the feature columns of a frame, with the reason for each one left out.
+
+    ``skipped_targets`` are the columns of targets that were chosen but cannot be
+    trained. They are left out as well, because a column picked as an outcome is
+    not expected among the inputs.
+    """
     source_column = frame.attrs.get("source_column", SOURCE_COLUMN)
     unknown = [column for column in exclude if column not in frame.columns]
     if unknown:
@@ -214,6 +225,11 @@ def select_features(
             continue
         if column in exclude:
             excluded.append(ExcludedColumn(column, _BY_USER))
+            continue
+        if column in skipped_targets:
+            excluded.append(
+                ExcludedColumn(column, "chosen as a target, which was skipped")
+            )
             continue
         if column == source_column:
             excluded.append(

@@ -646,6 +646,32 @@ def test_no_feature_left_blocks_training():
     assert not [b for b in at.button if b.key == "train" and not b.disabled]
 
 
+def test_every_column_a_target_asks_for_fewer():
+    rows = "".join(f"{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    at = new_app()
+    configure(at, ("visits,clicked\n" + rows).encode(), ["visits", "clicked"])
+    assert not at.exception
+
+    errors = [visible_text(e) for e in at.error]
+    assert any("choose fewer targets" in e for e in errors)
+    # The column that records each row's file is internal, so it is not listed.
+    assert not any("source" in e for e in errors)
+
+
+def test_skipped_target_left_out_of_features():
+    header = "visits,region,clicked\n"
+    rows = "".join(f"{i % 7},r{i},{'yes' if i % 3 else 'no'}\n" for i in range(120))
+    at = new_app()
+    configure(at, (header + rows).encode(), ["region", "clicked"])
+    assert not at.exception
+
+    skipped = [visible_text(w) for w in at.warning if "will be skipped" in w.value]
+    features = [c.value for c in at.caption if c.value.startswith("Features")]
+    assert len(skipped) == 1
+    assert skipped[0].endswith(".")
+    assert features == ["Features (1): visits"]
+
+
 def test_metric_tables_use_display_names(trained):
     at, _ = trained
     names = {

@@ -277,3 +277,13 @@ def test_category_codes_stored_as_int16():
     frame = related_tasks_frame(300)
     prep = FeaturePreprocessor(_select(frame, ["clicked"]).roles).fit(frame)
     assert prep.transform(frame).categorical.dtype == np.int16
+
+
+def test_skipped_target_is_no_feature():
+    frame = related_tasks_frame(200)
+    tasks, _ = resolve_tasks(frame, [TaskSpec.parse("clicked")])
+
+    selection = select_features(frame, tasks, skipped_targets=("segment",))
+
+    assert "segment" not in [role.column for role in selection.roles]
+    assert _excluded(selection)["segment"] == "chosen as a target, which was skipped"
