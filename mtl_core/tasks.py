@@ -268,7 +268,7 @@ def resolve_task(frame: pd.DataFrame, spec: TaskSpec) -> Task:
             if numbers is None:
                 raise InputError(
                     f"target {spec.name!r} is not numeric, so it cannot be a regression "
-                    "task: use :binary or :multiclass"
+                    "task: choose the kind binary or multiclass"
                 )
             labels = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
             labels[~np.isfinite(labels)] = np.nan
@@ -304,18 +304,32 @@ def _check_trainable(task: Task) -> None:
             f"target {task.name!r} has only one class ({task.classes[int(labelled[0])]!r}), "
             "so there is nothing to predict: choose another target"
         )
+    numeric = _all_numbers(task.classes)
     if task.kind == "binary" and len(task.classes) != 2:
+        derived = f", or a derived target such as '{task.column}>0'" if numeric else ""
         raise InputError(
             f"target {task.name!r} has {len(task.classes)} classes, not 2: choose the "
-            f"kind multiclass ({task.column}:multiclass on the command line), or a "
-            f"derived target such as '{task.column}>0'"
+            f"kind multiclass{derived}"
         )
     if task.kind == "multiclass" and len(task.classes) > MAX_CLASSES:
+        advice = (
+            "choose the kind regression, or another target"
+            if numeric
+            else "choose another target"
+        )
         raise InputError(
             f"target {task.name!r} has {len(task.classes)} classes, more than "
-            f"{MAX_CLASSES}: choose the kind regression ({task.column}:regression "
-            "on the command line) if it is a number, or choose another target"
+            f"{MAX_CLASSES}: {advice}"
         )
+
+
+def _all_numbers(classes: list[str]) -> bool:
+    """Tell whether every class name reads as a number."""
+    try:
+        [float(name) for name in classes]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def resolve_tasks(

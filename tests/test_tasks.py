@@ -218,3 +218,26 @@ def test_missing_derived_column_named_alone():
     assert message.startswith("column 'nosuch' of target 'nosuch>0' not found")
     assert "'a'" in message
     assert "source_file" not in message
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "advice"),
+    [
+        (["a", "b", "c"] * 20, "binary", "choose the kind multiclass"),
+        ([0, 1, 2] * 20, "binary", "multiclass, or a derived target such as 'x>0'"),
+        ([f"t{i}" for i in range(60)], "multiclass", "choose another target"),
+        (
+            list(range(60)),
+            "multiclass",
+            "choose the kind regression, or another target",
+        ),
+        (["a", "b"] * 30, "regression", "choose the kind binary or multiclass"),
+    ],
+)
+def test_wrong_kind_advice_fits_the_column(values, kind, advice):
+    frame = pd.DataFrame({"x": values, "y": [0, 1] * 30})
+
+    tasks, skipped = resolve_tasks(frame, [TaskSpec("x", kind), TaskSpec("y")])
+
+    assert [task.name for task in tasks] == ["y"]
+    assert skipped[0].reason.endswith(advice)
