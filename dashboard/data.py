@@ -15,6 +15,7 @@ from dashboard import state
 from dashboard.text import md
 from mtl_core.errors import InputError
 from mtl_core.feature_selection import SOURCE_COLUMN
+from mtl_core.load_records import WARNING_ORDER
 from mtl_core.loading import load_csvs, unique_file_names
 from mtl_core.number_format import format_count
 from mtl_core.plural import counted
@@ -148,7 +149,10 @@ def _preview(loaded: Any) -> None:
     )
     st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
     notes = list(loaded.notes)
-    warnings = [note for note in notes if note.is_warning]
+    warnings = sorted(
+        (note for note in notes if note.is_warning),
+        key=lambda note: WARNING_ORDER.index(note.kind),
+    )
     if warnings:
         lines = [_note_line(note) for note in warnings[:MAX_SHOWN_WARNINGS]]
         if len(warnings) > MAX_SHOWN_WARNINGS:

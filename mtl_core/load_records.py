@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Note kinds that describe a possible problem with the data. The loader logs
-# them at WARNING level, and a dashboard may show them more prominently.
-WARNING_KINDS = frozenset(
-    {
-        "duplicate_column",
-        "duplicate_file",
-        "extra_fields",
-        "header_suspect",
-        "kept_as_text",
-        "padded_rows",
-        "text_to_missing",
-    }
+# Note kinds that describe a possible problem with the data, the ones that change
+# most of the table first: a data row read as the header shifts every column. The
+# loader logs them at WARNING level, and a dashboard may show them more prominently.
+WARNING_ORDER = (
+    "header_suspect",
+    "duplicate_file",
+    "extra_fields",
+    "padded_rows",
+    "text_to_missing",
+    "kept_as_text",
+    "duplicate_column",
 )
+WARNING_KINDS = frozenset(WARNING_ORDER)
 # Key of the loaded frame's ``attrs`` that maps each column read from yes/no text
 # as booleans to its (False, True) spellings, such as ("no", "yes").
 BOOLEAN_SPELLINGS_ATTR = "boolean_spellings"

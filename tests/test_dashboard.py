@@ -950,6 +950,26 @@ def test_loading_warnings_shown_above_notes():
     assert "copy.csv" in duplicate[0]
 
 
+def test_header_warning_shown_before_column_warnings():
+    # No header row: the first data row becomes the header, with names alike.
+    values = ["web", "shop"]
+    rows = "".join(
+        ",".join(values[(i + j) % 2] if j < 6 else str(i % 5) for j in range(8)) + "\n"
+        for i in range(80)
+    )
+    at = new_app()
+    at.file_uploader(key="upload").upload("noheader.csv", rows.encode(), "text/csv")
+    at.run()
+    assert not at.exception
+
+    box = next(visible_text(w) for w in at.warning if "before training" in w.value)
+    lines = box.splitlines()[1:]
+
+    assert "looks like data" in lines[0]
+    assert len([line for line in lines if "more than one column" in line]) == 4
+    assert "1 more warning" in lines[-1]
+
+
 def test_server_config_spares_the_training_thread():
     """The project's config turns off the work Streamlit does after every rerun.
 
