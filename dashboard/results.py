@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import state
-from dashboard.text import md, number, seconds, signed, significant
+from dashboard.text import md, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS
 from mtl_core.class_counts import rare_class_remark, rare_test_class
@@ -37,6 +37,7 @@ from mtl_core.report_content import (
     comparison_reason,
     display_value,
     files_table,
+    format_alike,
     metric_table,
     result_label,
     run_summary,
@@ -138,14 +139,21 @@ def verdict_sentence(task: dict, side: str) -> str:
         )
     metric = comparison.get("metric") or task["primary_metric"]
     values = task.get("metrics") or {}
-    shared = number((values.get("multitask") or {}).get(metric))
-    separate = number((values.get(side) or {}).get(metric))
+    # Numbers read together get the same decimals, as in the reports.
+    shared, separate = format_alike(
+        (values.get("multitask") or {}).get(metric),
+        (values.get(side) or {}).get(metric),
+    )
+    difference, low, high = format_alike(
+        *(comparison.get(key) for key in ("difference", "ci_low", "ci_high"))
+    )
+    point = finite_number(comparison.get("difference"))
+    if point is not None and point >= 0:
+        difference = "+" + difference  # as the reports write a difference
     direction = "higher" if task.get("higher_is_better") else "lower"
     detail = (
         f"{metric_label(metric)} {shared} against {separate}, {direction} is better; "
-        f"advantage of the shared model {signed(comparison.get('difference'))}, "
-        f"95% interval {signed(comparison.get('ci_low'))} to "
-        f"{signed(comparison.get('ci_high'))}"
+        f"advantage of the shared model {difference}, 95% interval {low} to {high}"
     )
     if verdict == "separate_better":
         sentence = f"The shared model is **worse** than {other} on {name} ({detail})."

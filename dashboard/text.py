@@ -10,7 +10,6 @@ import re
 
 from mtl_core.number_format import (
     finite_number,
-    format_number,
     format_signed,
     format_significant,
     with_minus,
@@ -30,11 +29,6 @@ def as_sentence(text: str) -> str:
     """Return ``text`` ending in a full stop, as library messages do not."""
     text = text.rstrip()
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def number(value: object) -> str:
-    """Format a measured number for display, or return "n/a" when it is missing."""
-    return format_number(value)
 
 
 def signed(value: object) -> str:

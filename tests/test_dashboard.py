@@ -799,6 +799,29 @@ def test_time_sentence_calls_small_gaps_noise(n_tasks, t_shared, t_single, phras
     assert phrase in sentence
 
 
+def test_verdict_figures_match_the_report():
+    from fixtures_metrics import make_metrics
+
+    from mtl_core.report_content import findings, verdict_table
+
+    metrics = make_metrics()
+    task = metrics["tasks"][0]
+    task["metrics"]["multitask"][task["primary_metric"]] = 75.0
+    task["metrics"]["lightgbm"][task["primary_metric"]] = 167.543
+    task["comparisons"]["lightgbm"].update(
+        verdict="separate_better", difference=-92.543, ci_low=-101.6, ci_high=-84.005
+    )
+
+    sentence = verdict_sentence(task, "lightgbm").replace("\\", "")
+    report_cells = " ".join(" ".join(row) for row in verdict_table(metrics).rows)
+    report_text = " ".join(finding.text for finding in findings(metrics))
+
+    assert "75.0 against 167.5" in sentence
+    assert "75.0 against 167.5" in report_text
+    assert f"{MINUS}92.5, 95% interval {MINUS}101.6 to {MINUS}84.0" in sentence
+    assert f"{MINUS}92.5 (95% interval {MINUS}101.6 to {MINUS}84.0)" in report_cells
+
+
 def test_one_target_cost_saves_no_upkeep():
     from fixtures_metrics import make_metrics
 
