@@ -48,6 +48,7 @@ class JobSnapshot:
 
     status: str
     cancel_requested: bool
+    queued: bool  # waiting for another session's run to end
     latest: ProgressEvent | None
     stages: list[StageLine]
     elapsed_s: float
@@ -73,6 +74,7 @@ class TrainingJob:
     metrics: dict | None = None
     error: str | None = None
     _latest: ProgressEvent | None = None
+    _queued: bool = False
     _stages: list[StageLine] = field(default_factory=list)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,12 +114,18 @@ class TrainingJob:
             return JobSnapshot(
                 status=self.status,
                 cancel_requested=self._cancel.is_set(),
+                queued=self._queued and self._latest is None,
                 latest=self._latest,
                 stages=[StageLine(**vars(line)) for line in self._stages],
                 elapsed_s=time.perf_counter() - self._started,
                 metrics=self.metrics,
                 error=self.error,
             )
+
+    def _on_queued(self) -> None:
+        logger.info("Comparison run %s waits for another run to end", self.run_key[:8])
+        with self._lock:
+            self._queued = True
 
     def _on_progress(self, event: ProgressEvent) -> bool:
         with self._lock:
@@ -143,7 +151,11 @@ class TrainingJob:
     def _run(self, frame, config, file_info, load_notes) -> None:
         try:
             result = run_comparison(
-                frame, config, progress=self._on_progress, file_info=file_info
+                frame,
+                config,
+                progress=self._on_progress,
+                file_info=file_info,
+                on_queued=self._on_queued,
             )
         except RunCancelled:
             logger.info("Comparison run %s stopped by the user", self.run_key[:8])

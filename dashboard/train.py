@@ -284,6 +284,11 @@ def _show_progress(snapshot: JobSnapshot) -> None:
     event = snapshot.latest
     if snapshot.cancel_requested:
         text = "Stopping at the next epoch or boosting round…"
+    elif snapshot.queued:
+        text = (
+            "Waiting for another run on this server to end. Runs take turns, so "
+            "that neither changes the other's results or fit times…"
+        )
     elif event is None:
         text = "Preparing the data…"
     elif event.eta_s is None:

@@ -8,6 +8,7 @@ import logging
 import platform
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightgbm
@@ -391,6 +392,7 @@ def run_comparison(
     config: CompareConfig,
     progress: ProgressCallback | None = None,
     file_info: list[dict] | None = None,
+    on_queued: Callable[[], None] | None = None,
 ) -> ComparisonResult:
     """Train and score every model of a comparison on ``frame``.
 
@@ -405,10 +407,17 @@ def run_comparison(
         with RunCancelled.
     file_info : list of dict, optional
         Per input file: name, delimiter, encoding, rows, columns, for the report.
+    on_queued : callable, optional
+        Called once, before waiting, when another run in this process is under
+        way: runs queue, and this one starts when that one ends.
     """
     # torch's random generator and thread count are process-wide, so two runs in one
     # process (two dashboard sessions) would change each other's results. They queue.
-    with _RUN_LOCK:
+    if not _RUN_LOCK.acquire(blocking=False):
+        if on_queued is not None:
+            on_queued()
+        _RUN_LOCK.acquire()
+    try:
         previous_threads = torch.get_num_threads()
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -416,6 +425,8 @@ def run_comparison(
             return _run(frame, config, progress, file_info)
         finally:
             torch.set_num_threads(previous_threads)
+    finally:
+        _RUN_LOCK.release()
 
 
 def _run(frame, config, progress, file_info) -> ComparisonResult:

@@ -572,6 +572,31 @@ def test_stop_cancels_run(monkeypatch):
     assert not at.button(key="train").disabled
 
 
+def test_queued_run_says_it_waits():
+    from mtl_core import compare
+
+    at = new_app()
+    configure(at, sample_slice(300), ["clicked"])
+    # Another session's run holds the lock that runs take turns on.
+    compare._RUN_LOCK.acquire()
+    try:
+        at.button(key="train").click().run()
+        job = at.session_state[state.JOB]
+        deadline = time.monotonic() + 30
+        while not job.snapshot().queued and time.monotonic() < deadline:
+            time.sleep(0.1)
+        at.run()
+        progress = [element.proto.text for element in at.get("progress")]
+    finally:
+        compare._RUN_LOCK.release()
+    wait_for_run(at)
+
+    assert job.snapshot().queued is False
+    assert len(progress) == 1
+    assert progress[0].startswith("Waiting for another run on this server to end")
+    assert state.RESULTS in at.session_state
+
+
 def test_derived_target_added():
     at = new_app()
     data_key = at.session_state[state.DATA]["key"]
