@@ -276,15 +276,17 @@ def lightgbm_section(sizes: Sizes, threads: int) -> list[Section]:
         title="2. Shared network vs T LightGBM models (training time)",
         method=(
             "Same synthetic table. Both sides use the library defaults as a user "
-            "gets them: the shared network up to 30 epochs with early stopping "
-            f"(patience {Defaults.patience} epochs, but no more epochs than hold "
-            f"{Defaults.patience_rows:,} training rows, and at least 2), LightGBM "
-            "up to 1000 rounds with early stopping after 50 "
-            "rounds without improvement, each through the functions compare.py "
-            "calls. Ratio = median over repeats of shared fit seconds / summed "
-            "LightGBM fit seconds, with the features binned once for all tasks "
-            "(`bin_features`, its time included); the ratio against LightGBM models "
-            "that each bin their own rows is shown beside it. Target: at most 1.0."
+            "gets them, through the functions compare.py calls. The shared network "
+            f"trains up to {Defaults.max_epochs} epochs and stops early after "
+            f"{Defaults.patience} epochs without a better validation loss, or "
+            f"after as many as hold {Defaults.patience_rows:,} training rows if "
+            "that is fewer (at least 2). LightGBM trains up to "
+            f"{Defaults.lightgbm_rounds} rounds and stops after 50 rounds without "
+            "improvement. Ratio = median over repeats of shared fit seconds / "
+            "summed LightGBM fit seconds, with the features binned once for all "
+            "tasks (`bin_features`, its time included). The ratio against LightGBM "
+            "models that each bin their own rows is shown beside it. Target: at "
+            "most 1.0."
         ),
         header=[
             "rows",
