@@ -77,9 +77,10 @@ def withhold_thin_verdicts(task: dict) -> None:
     if rare is None:
         return
     name, count = rare
+    rows = f"only {counted(count, 'test row')}" if count else "no test row"
     reason = (
-        f"only {counted(count, 'test row')} of class {name!r}, and a verdict needs "
-        f"at least {FEW_TEST_ROWS} of each class"
+        f"{rows} of class {name!r}, and a verdict needs at least {FEW_TEST_ROWS} "
+        "of each class"
     )
     for comparison in (task.get("comparisons") or {}).values():
         if comparison.get("verdict") != "not_available":

@@ -333,3 +333,20 @@ def test_target_order_does_not_change_results():
     # The settings list the targets in the same order as the tasks.
     assert listed.metrics["run"]["settings"]["targets"] == ["clicked", "revenue"]
     assert swapped.metrics["run"]["settings"]["targets"] == ["clicked", "revenue"]
+
+
+def test_absent_class_named_in_verdict_reason():
+    from mtl_core.class_counts import withhold_thin_verdicts
+
+    task = {
+        "name": "channel",
+        "classes": ["email", "sms", "web"],
+        "test_class_counts": [40, 0, 35],
+        "comparisons": {"lightgbm": {"verdict": "shared_better", "reason": None}},
+    }
+
+    withhold_thin_verdicts(task)
+
+    comparison = task["comparisons"]["lightgbm"]
+    assert comparison["verdict"] == "not_available"
+    assert comparison["reason"].startswith("no test row of class 'sms'")
