@@ -292,7 +292,16 @@ def _check_trainable(task: Task) -> None:
             "at least 10 are needed to train and test"
         )
     if task.kind == "regression":
-        if np.nanstd(labelled) == 0:
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = np.nanstd(labelled)
+        if not np.isfinite(spread):
+            largest = float(np.nanmax(np.abs(labelled)))
+            raise InputError(
+                f"target {task.name!r} has values too large to train on (up to "
+                f"{largest:.3g}): correct or remove those cells, or choose another "
+                "target"
+            )
+        if spread == 0:
             raise InputError(
                 f"target {task.name!r} has the same value in every labelled row, "
                 "so there is nothing to predict: choose another target"

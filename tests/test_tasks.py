@@ -241,3 +241,14 @@ def test_wrong_kind_advice_fits_the_column(values, kind, advice):
 
     assert [task.name for task in tasks] == ["y"]
     assert skipped[0].reason.endswith(advice)
+
+
+def test_target_too_large_named_with_its_value():
+    frame = pd.DataFrame({"revenue": [1.0, 2.5, 1e308] * 20, "clicked": [0, 1] * 30})
+
+    tasks, skipped = resolve_tasks(frame, [TaskSpec("revenue"), TaskSpec("clicked")])
+
+    assert [task.name for task in tasks] == ["clicked"]
+    assert skipped[0].reason.startswith(
+        "target 'revenue' has values too large to train on (up to 1e+308)"
+    )
