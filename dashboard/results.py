@@ -52,6 +52,10 @@ LAYOUTS = ("One chart per task", "All tasks in one chart")
 # Fit times within 10% of each other are "about the same": epochs of one network
 # on an idle 2-core machine spread by up to a tenth from run to run.
 TIME_NOISE = 0.1
+_SAME_NETWORK = (
+    " With one task the shared and the single-task network are the same network, "
+    "so the gap between their times is run-to-run noise."
+)
 _OTHER = {"single_task_nn": "the single-task networks", "lightgbm": "LightGBM"}
 _BADGES = {
     "separate_better": ":red-badge[Shared model worse]",
@@ -298,11 +302,10 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
     if key == "task_efficiency":
         ratio = finite_number(result.get("time_ratio"))
         speed = ""
+        networks = "the single-task networks together"
         if inputs.get("T") == 1:
-            speed = (
-                ". With one task both are the same network, so the gap is "
-                "run-to-run noise"
-            )
+            networks = "the single-task network"
+            speed = "." + _SAME_NETWORK.rstrip(".")
         elif ratio is not None and ratio < 1 - TIME_NOISE:
             speed = " (faster)"
         elif ratio is not None and ratio > 1 + TIME_NOISE:
@@ -313,8 +316,7 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
             "One shared model replaces "
             f"{counted(inputs.get('T') or 0, 'separate model')}. It trained "
             f"in {seconds(inputs.get('t_shared_s'))}, against "
-            f"{seconds(inputs.get('sum_t_single_s'))} for the single-task networks "
-            f"together{speed}."
+            f"{seconds(inputs.get('sum_t_single_s'))} for {networks}{speed}."
         )
     if key == "accuracy_gain":
         parts = []
@@ -327,6 +329,12 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 continue
             word = "better" if gain > 0 else "worse"
             parts.append(f"{significant(abs(gain))}% {word} than {_OTHER[side]}")
+        left_out = inputs.get("tasks_left_out_of_means") or []
+        if not parts and left_out:
+            return (
+                "n/a: every task has a class with fewer than 10 test rows, too few "
+                "for an average that means anything."
+            )
         if not parts:
             return "n/a: no task had values for both sides."
         counts = []
@@ -345,11 +353,18 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 + ", and ".join(counts)
                 + f" (of {counted(len(priced['tasks']), 'task')})."
             )
+        skipped = ""
+        if left_out:
+            skipped = (
+                f" Left out of the average: {md(', '.join(left_out))}, with a class "
+                "under 10 test rows."
+            )
         return (
             "On the primary metric, averaged over the tasks, the shared model scores "
             + " and ".join(parts)
             + ", relative to the separate model's value."
             + tally
+            + skipped
         )
     if key == "training_time_saved":
         parts = []
@@ -361,7 +376,9 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 parts.append(f"saves {seconds(saved)} per run against {_OTHER[side]}")
             else:
                 parts.append(f"takes {seconds(-saved)} longer than {_OTHER[side]}")
-        return "Training the shared model " + " and ".join(parts) + "."
+        return "Training the shared model " + " and ".join(parts) + "." + (
+            _SAME_NETWORK if len(priced["tasks"]) == 1 else ""
+        )
     if key == "cost_reduction":
         price_value = finite_number(priced["savings"].get("price_per_hour"))
         price = format_price(price_value)
@@ -383,7 +400,7 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 "costs " + " and ".join(parts) + "."
             )
         if inputs.get("T") == 1:
-            return sentence + (
+            return sentence + _SAME_NETWORK + (
                 " With one target each side is one model, so running the shared model "
                 "saves no upkeep."
             )

@@ -144,7 +144,7 @@ def display_value(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{key}: {display_value(v)}" for key, v in value.items())
     if isinstance(value, list | tuple):
-        return ", ".join(display_value(v) for v in value)
+        return ", ".join(display_value(v) for v in value) or "none"
     return str(value)
 
 

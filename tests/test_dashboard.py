@@ -806,7 +806,7 @@ def test_single_target_warned_before_and_after_training():
         (3, 30.0, 48.2, "together (faster)."),
         (3, 46.0, 48.2, "together (about the same)."),
         (3, 60.0, 48.2, "together (slower)."),
-        (1, 0.27, 0.52, "together. With one task both are the same network"),
+        (1, 0.27, 0.52, "for the single-task network. With one task the shared"),
     ],
 )
 def test_time_sentence_calls_small_gaps_noise(n_tasks, t_shared, t_single, phrase):
@@ -845,6 +845,39 @@ def test_verdict_figures_match_the_report():
     assert "75.0 against 167.5" in report_text
     assert f"{MINUS}92.5, 95% interval {MINUS}101.6 to {MINUS}84.0" in sentence
     assert f"{MINUS}92.5 (95% interval {MINUS}101.6 to {MINUS}84.0)" in report_cells
+
+
+def test_gain_sentence_leaves_thin_tasks_out():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 0.0)
+    entry = priced["savings"]["accuracy_gain"]
+    entry["inputs"]["tasks_left_out_of_means"] = ["click"]
+    some = _savings_sentence("accuracy_gain", entry, priced)
+    for side in ("single_task_nn", "lightgbm"):
+        entry["result"][f"mean_relative_gain_pct_vs_{side}"] = None
+    every = _savings_sentence("accuracy_gain", entry, priced)
+
+    assert some.endswith(
+        "Left out of the average: click, with a class under 10 test rows."
+    )
+    assert every.startswith("n/a: every task has a class with fewer than 10 test rows")
+
+
+def test_one_task_time_gaps_called_noise():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    metrics = make_metrics()
+    metrics["tasks"] = metrics["tasks"][:1]
+    priced = priced_metrics(metrics, 1.0, 0.0)
+    for key in ("training_time_saved", "cost_reduction"):
+        sentence = _savings_sentence(key, priced["savings"][key], priced)
+
+        assert "so the gap between their times is run-to-run noise." in sentence
 
 
 def test_one_target_cost_saves_no_upkeep():

@@ -164,3 +164,21 @@ def test_accuracy_gain_without_intervals_counts_none():
     assert result["tasks_shared_worse_vs_lightgbm"] is None
     assert result["tasks_shared_better_vs_single_task_nn"] == 0
     assert result["tasks_shared_worse_vs_single_task_nn"] == 0
+
+
+def test_thin_class_task_left_out_of_means():
+    metrics = _metrics()
+    clicked = metrics["tasks"][0]
+    clicked["classes"] = ["no", "yes"]
+    clicked["test_class_counts"] = [98, 2]  # 2 positives: no verdict, no average
+    clicked["comparisons"]["lightgbm"]["difference"] = 0.6
+
+    figure = compute_savings(metrics, 1.0, 0.0)["accuracy_gain"]
+
+    assert figure["inputs"]["tasks_left_out_of_means"] == ["clicked"]
+    assert figure["per_task"]["clicked"]["vs_lightgbm"] == 0.6
+    # Only channel (0 against 0.5) and revenue (-1 against 8) are averaged.
+    assert figure["result"]["mean_relative_gain_pct_vs_lightgbm"] == pytest.approx(
+        (0.0 - 12.5) / 2
+    )
+    assert figure["result"]["mean_roc_auc_gain_vs_lightgbm"] is None
