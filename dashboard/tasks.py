@@ -25,6 +25,7 @@ from mtl_core.feature_selection import (
     select_features,
 )
 from mtl_core.number_format import format_count
+from mtl_core.split import check_row_count
 from mtl_core.tasks import (
     KINDS,
     MAX_CLASSES,
@@ -305,6 +306,7 @@ def _preview(frame, data_key, specs, exclude):
 def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
     frame = entry["loaded"].frame
     try:
+        check_row_count(len(frame))
         tasks, skipped, selection = _preview(frame, entry["key"], specs, exclude)
     except InputError as err:
         st.error(f"**These targets cannot be trained:** {md(as_sentence(str(err)))}")

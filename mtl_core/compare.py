@@ -41,6 +41,7 @@ from mtl_core.progress import ProgressCallback, ProgressTracker
 from mtl_core.savings import compute_savings
 from mtl_core.sides import SIDE_LABELS, SIDES
 from mtl_core.split import (
+    check_row_count,
     duplicate_groups,
     duplicate_rows_phrase,
     split_grouped_rows,
@@ -441,10 +442,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
             f"no feature column is left to learn from (columns left out: {left_out}): "
             f"{selection.no_features_advice(len(config.targets))}"
         )
-    if len(frame) < 30:
-        raise InputError(
-            f"only {len(frame)} rows: at least 30 are needed to train, validate and test"
-        )
+    check_row_count(len(frame))
     groups = duplicate_groups(frame, frame.attrs.get("source_column", SOURCE_COLUMN))
     split = split_grouped_rows(
         tasks, groups, config.test_fraction, config.val_fraction, config.seed

@@ -9,10 +9,22 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mtl_core.errors import InputError
 from mtl_core.plural import counted
 from mtl_core.tasks import Task
 
 logger = logging.getLogger(__name__)
+
+MIN_ROWS = 30  # fewer leave too few rows for the split's three parts
+
+
+def check_row_count(n_rows: int) -> None:
+    """Raise InputError when a table has too few rows to train, validate and test."""
+    if n_rows < MIN_ROWS:
+        raise InputError(
+            f"only {counted(n_rows, 'row')}: at least {MIN_ROWS} are needed to "
+            "train, validate and test"
+        )
 
 
 @dataclass(frozen=True)

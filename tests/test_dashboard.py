@@ -519,15 +519,22 @@ def test_unexpected_load_failure_is_one_line(monkeypatch):
     assert "Traceback" not in message
 
 
-def test_failed_run_shows_reason():
+def test_failed_run_shows_reason(monkeypatch):
+    import dashboard.job
+    from mtl_core.errors import MtlError
+
+    def failing_run(frame, config, **options):
+        raise MtlError("training the network for age failed: the loss was not finite")
+
+    monkeypatch.setattr(dashboard.job, "run_comparison", failing_run)
     at = new_app()
-    configure(at, sample_slice(25), ["age"])
+    configure(at, sample_slice(200), ["age"])
     at.button(key="train").click().run()
     wait_for_run(at)
     assert not at.exception
     assert state.RESULTS not in at.session_state
     errors = [visible_text(e) for e in at.error]
-    assert any("The run failed" in e and "25 rows" in e for e in errors), errors
+    assert any("The run failed" in e and "loss was not finite" in e for e in errors)
 
 
 def test_new_upload_drops_old_results(trained):
@@ -695,6 +702,17 @@ def test_skipped_target_left_out_of_features():
     assert len(skipped) == 1
     assert skipped[0].endswith(".")
     assert features == ["Features (1): visits"]
+
+
+def test_too_few_rows_block_training_early():
+    rows = "".join(f"{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(25))
+    at = new_app()
+    configure(at, ("visits,clicked\n" + rows).encode(), ["clicked"])
+    assert not at.exception
+
+    errors = [visible_text(e) for e in at.error]
+    assert any("only 25 rows: at least 30 are needed" in e for e in errors)
+    assert at.button(key="train").disabled
 
 
 def test_metric_tables_use_display_names(trained):
