@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from mtl_core.progress import ProgressEvent
 
 logger = logging.getLogger(__name__)
 
+PAGE_GRACE_S = 10.0  # seconds a page may be gone before its run stops
 RUNNING = "running"
 DONE = "done"
 CANCELLED = "cancelled"
@@ -70,6 +72,8 @@ class TrainingJob:
 
     run_key: str
     description: dict[str, Any]
+    # Tells whether the page that started the run is still open; None: always.
+    page_open: Callable[[], bool] | None = None
     status: str = RUNNING
     metrics: dict | None = None
     error: str | None = None
@@ -80,6 +84,7 @@ class TrainingJob:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
     _started: float = field(default_factory=time.perf_counter)
+    _closed_since: float | None = None
 
     def start(
         self,
@@ -128,6 +133,12 @@ class TrainingJob:
             self._queued = True
 
     def _on_progress(self, event: ProgressEvent) -> bool:
+        if self._page_gone():
+            logger.info(
+                "Comparison run %s stopped: its page was closed or reloaded",
+                self.run_key[:8],
+            )
+            self._cancel.set()
         with self._lock:
             self._latest = event
             if not self._stages or self._stages[-1].stage != event.stage:
@@ -139,6 +150,21 @@ class TrainingJob:
             line = self._stages[-1]
             line.step, line.n_steps = event.epoch, event.max_epochs
         return not self._cancel.is_set()
+
+    def _page_gone(self) -> bool:
+        """Tell whether the page has been closed for PAGE_GRACE_S seconds.
+
+        A reloaded or closed tab ends its session, and a new session cannot show
+        this run's results, so the run would only hold up the runs queued after
+        it. The grace period lets a page that reconnects keep its run.
+        """
+        if self.page_open is None or self.page_open():
+            self._closed_since = None
+            return False
+        now = time.perf_counter()
+        if self._closed_since is None:
+            self._closed_since = now
+        return now - self._closed_since >= PAGE_GRACE_S
 
     def _finish(
         self, status: str, metrics: dict | None = None, error: str | None = None
@@ -158,7 +184,8 @@ class TrainingJob:
                 on_queued=self._on_queued,
             )
         except RunCancelled:
-            logger.info("Comparison run %s stopped by the user", self.run_key[:8])
+            if self._closed_since is None:
+                logger.info("Comparison run %s stopped by the user", self.run_key[:8])
             self._finish(CANCELLED)
             return
         except InputError as err:

@@ -376,8 +376,11 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 parts.append(f"saves {seconds(saved)} per run against {_OTHER[side]}")
             else:
                 parts.append(f"takes {seconds(-saved)} longer than {_OTHER[side]}")
-        return "Training the shared model " + " and ".join(parts) + "." + (
-            _SAME_NETWORK if len(priced["tasks"]) == 1 else ""
+        return (
+            "Training the shared model "
+            + " and ".join(parts)
+            + "."
+            + (_SAME_NETWORK if len(priced["tasks"]) == 1 else "")
         )
     if key == "cost_reduction":
         price_value = finite_number(priced["savings"].get("price_per_hour"))
@@ -400,9 +403,13 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 "costs " + " and ".join(parts) + "."
             )
         if inputs.get("T") == 1:
-            return sentence + _SAME_NETWORK + (
-                " With one target each side is one model, so running the shared model "
-                "saves no upkeep."
+            return (
+                sentence
+                + _SAME_NETWORK
+                + (
+                    " With one target each side is one model, so running the shared model "
+                    "saves no upkeep."
+                )
             )
         if not finite_number(inputs.get("upkeep_per_model_month")):
             return sentence + (

@@ -177,6 +177,23 @@ def build_config(choice: TaskChoice, settings: Settings) -> CompareConfig:
     )
 
 
+def _page_check():
+    """Return a function telling whether this page's session is still open.
+
+    None where there is no server, as under AppTest.
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), context.session_id
+    if not isinstance(runtime, Runtime):  # AppTest's stand-in runtime
+        return None
+    return lambda: runtime.is_active_session(session_id)
+
+
 def _start(entry: dict, config: CompareConfig, choice: TaskChoice, key: str) -> None:
     """Start a run in the background and remember it in the session."""
     loaded = entry["loaded"]
@@ -184,7 +201,7 @@ def _start(entry: dict, config: CompareConfig, choice: TaskChoice, key: str) -> 
         "data_label": entry["label"],
         "targets": [spec.name for spec in config.targets],
     }
-    job = TrainingJob(run_key=key, description=description)
+    job = TrainingJob(run_key=key, description=description, page_open=_page_check())
     st.session_state[state.JOB] = job
     st.session_state.pop(state.LAST_OUTCOME, None)
     st.session_state[state.RUNS_STARTED] = (

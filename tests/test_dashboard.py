@@ -604,6 +604,27 @@ def test_queued_run_says_it_waits():
     assert state.RESULTS in at.session_state
 
 
+@pytest.mark.parametrize(("page_open", "status"), [(False, CANCELLED), (True, "done")])
+def test_run_stops_when_its_page_is_gone(monkeypatch, page_open, status):
+
+    import dashboard.job
+    from mtl_core.config import CompareConfig
+    from mtl_core.loading import load_csvs
+    from mtl_core.tasks import TaskSpec
+
+    monkeypatch.setattr(dashboard.job, "PAGE_GRACE_S", 0.0)
+    frame = load_csvs([("sample.csv", sample_slice(300))]).frame
+    config = CompareConfig(
+        targets=(TaskSpec("clicked"),), max_epochs=2, n_bootstrap=0, lightgbm_rounds=5
+    )
+    job = TrainingJob(run_key="page", description={}, page_open=lambda: page_open)
+
+    job.start(frame, config, [], [])
+    job.join(timeout_s=120)
+
+    assert job.status == status
+
+
 def test_derived_target_added():
     at = new_app()
     data_key = at.session_state[state.DATA]["key"]
