@@ -403,14 +403,11 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
                 "costs " + " and ".join(parts) + "."
             )
         if inputs.get("T") == 1:
-            return (
-                sentence
-                + _SAME_NETWORK
-                + (
-                    " With one target each side is one model, so running the shared model "
-                    "saves no upkeep."
-                )
+            upkeep = (
+                " With one target each side is one model, so running the shared "
+                "model saves no upkeep."
             )
+            return sentence + _SAME_NETWORK + upkeep
         if not finite_number(inputs.get("upkeep_per_model_month")):
             return sentence + (
                 " Set the upkeep per model in the sidebar to see the monthly saving "
