@@ -158,7 +158,11 @@ def _cost_settings(bar) -> tuple[float, float]:
     )
     # The inputs show this many decimals, so the savings use the amounts shown:
     # a price of 0.00001 shows as 0.0000 and counts as 0.
-    return round(float(price), PRICE_DECIMALS), round(float(upkeep), UPKEEP_DECIMALS)
+    rounded = round(float(price), PRICE_DECIMALS)
+    if rounded == 0 < float(price):
+        smallest = f"{0.5 * 10**-PRICE_DECIMALS:.{PRICE_DECIMALS + 1}f}"
+        bar.caption(f"A price below {smallest} shows and counts as 0.")
+    return rounded, round(float(upkeep), UPKEEP_DECIMALS)
 
 
 def build_config(choice: TaskChoice, settings: Settings) -> CompareConfig:

@@ -293,7 +293,9 @@ def test_price_zero_says_runs_cost_nothing(trained):
     at.number_input(key="price").set_value(0.00001)
     at.run()
     text = "\n".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.sidebar.caption)
     assert "every training run costs 0: set the price in the sidebar" in text
+    assert "A price below 0.00005 shows and counts as 0" in captions
     at.number_input(key="price").set_value(1e9)
     at.run()
     text = "\n".join(m.value for m in at.markdown)
