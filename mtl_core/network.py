@@ -137,14 +137,15 @@ class TaskHeads(nn.Module):
         with torch.no_grad():
             self.output.bias[self._output_slices()[index]] = values
 
-    def forward(self, shared: torch.Tensor) -> list[torch.Tensor]:
-        return list(self.joined(shared).split(self.head_outputs, dim=1))
-
-    def joined(self, shared: torch.Tensor) -> torch.Tensor:
+    def forward(self, shared: torch.Tensor) -> torch.Tensor:
         """Return all heads' outputs side by side, in task order."""
         hidden = torch.relu_(self.hidden(shared))
         weight = self.output.weight * self.block_mask
         return functional.linear(hidden, weight, self.output.bias)
+
+    def split(self, joined: torch.Tensor) -> list[torch.Tensor]:
+        """Return each head's columns of ``joined``, in task order."""
+        return list(joined.split(self.head_outputs, dim=1))
 
 
 class SharedTrunkNet(nn.Module):
@@ -219,8 +220,7 @@ class SharedTrunkNet(nn.Module):
         self, numeric: torch.Tensor, categorical: torch.Tensor
     ) -> list[torch.Tensor]:
         """Return each head's raw output, shape ``(batch, n_outputs)``."""
-        joined = self.joined_outputs(numeric, categorical)
-        return list(joined.split(self.heads.head_outputs, dim=1))
+        return self.heads.split(self.joined_outputs(numeric, categorical))
 
     def joined_outputs(
         self, numeric: torch.Tensor, categorical: torch.Tensor
@@ -244,4 +244,4 @@ class SharedTrunkNet(nn.Module):
             else:
                 # In place: addmm with ``first`` as its input would copy it first.
                 first.addmm_(embedded, self.embedded_layer.weight.t())
-        return self.heads.joined(self.trunk(first))
+        return self.heads(self.trunk(first))

@@ -77,8 +77,8 @@ class TrainSettings:
 
         ``patience`` epochs, or fewer when they would hold more than
         ``patience_rows`` training rows: as many epochs as hold that many, at
-        least 2. On a large table one epoch takes long, so waiting five of them
-        for a better validation loss costs minutes.
+        least 2. On a large table one epoch takes long, so waiting the full
+        patience for a better validation loss costs minutes.
         """
         if self.patience_rows is None or n_rows <= 0:
             return self.patience
@@ -103,9 +103,9 @@ class TaskLosses(nn.Module):
     """Sum of per-task mean losses over the labelled (row, task) pairs only.
 
     Outputs come as one tensor with every task's columns side by side, in task
-    order (see ``SharedTrunkNet.joined_outputs``), or as a list of each task's
-    columns. Regression labels must already be standardised; a task with no
-    labelled row in a batch adds nothing.
+    order, as ``SharedTrunkNet.joined_outputs`` returns them. Regression labels
+    must already be standardised, and a task with no labelled row in a batch adds
+    nothing.
     """
 
     def __init__(self, tasks: list[Task]) -> None:
@@ -128,15 +128,13 @@ class TaskLosses(nn.Module):
         self._task_order = torch.argsort(torch.tensor(order))
 
     def per_task_tensor(
-        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
+        self, outputs: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         """Return each task's mean loss over its labelled rows, shape ``(n_tasks,)``.
 
         Tasks of one kind are scored in one call: every row's loss is weighted by
         1 / (labelled rows of its task), and missing labels by 0.
         """
-        if isinstance(outputs, list):
-            outputs = torch.cat(outputs, dim=1)
         labelled = ~torch.isnan(labels)
         counts = labelled.sum(dim=0).clamp_(min=1)
         weights = labelled / counts
@@ -164,14 +162,12 @@ class TaskLosses(nn.Module):
         return torch.cat(parts)[self._task_order]
 
     def per_task(
-        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
+        self, outputs: torch.Tensor, labels: torch.Tensor
     ) -> list[torch.Tensor]:
         """Return each task's mean loss over its labelled rows, as a list."""
         return list(self.per_task_tensor(outputs, labels).unbind())
 
-    def forward(
-        self, outputs: torch.Tensor | list[torch.Tensor], labels: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.per_task_tensor(outputs, labels).sum()
 
 

@@ -54,7 +54,8 @@ def _net():
 def test_masked_task_gives_its_head_no_gradient():
     net = _net()
     data = _inputs(3, [[np.nan, 1.0], [np.nan, -0.5], [np.nan, 0.2]])
-    loss = TaskLosses(_tasks())(net(data.numeric, data.categorical), data.labels)
+    outputs = net.joined_outputs(data.numeric, data.categorical)
+    loss = TaskLosses(_tasks())(outputs, data.labels)
     loss.backward()
     head_a = [g.abs().sum() for g in net.heads.gradients_of(0)]
     head_b = [g.abs().sum() for g in net.heads.gradients_of(1)]
@@ -207,7 +208,7 @@ def test_head_output_uses_own_units_only():
     heads = TaskHeads(5, 4, [1, 2])
     shared = torch.randn(3, 5)
 
-    outputs = heads(shared)
+    outputs = heads.split(heads(shared))
 
     for index, output in enumerate(outputs):
         hidden_weight, hidden_bias, output_weight, output_bias = heads.parameters_of(
@@ -294,7 +295,7 @@ def _fit_with_averaging(averaged_epochs: int):
         net, _tasks(), _noisy_inputs(96, 0), val, settings, torch.device("cpu")
     )
     with torch.no_grad():
-        outputs = net(val.numeric, val.categorical)
+        outputs = net.joined_outputs(val.numeric, val.categorical)
     return result, float(TaskLosses(_tasks())(outputs, val.labels))
 
 
@@ -380,7 +381,7 @@ def test_fused_steps_match_torch_adamw():
         assert torch.equal(fused, reference)
 
 
-def test_losses_of_joined_outputs_match_per_head():
+def test_joined_losses_match_per_head():
     tasks = [
         Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
         Task("b", "b", "multiclass", ["x", "y", "z"], np.zeros(1)),
