@@ -72,7 +72,8 @@ class TrainingJob:
 
     run_key: str
     description: dict[str, Any]
-    # Tells whether the page that started the run is still open; None: always.
+    # Returns whether the page that started the run is still open. None counts the
+    # page as always open.
     page_open: Callable[[], bool] | None = None
     status: str = RUNNING
     metrics: dict | None = None

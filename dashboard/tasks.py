@@ -312,10 +312,7 @@ def _check_choice(entry: dict, specs: list[TaskSpec], exclude: list[str]):
         st.error(f"**These targets cannot be trained:** {md(as_sentence(str(err)))}")
         return None
     if not selection.roles:
-        source = source_column(entry["loaded"])
-        left_out = ", ".join(
-            md(item.column) for item in selection.excluded if item.column != source
-        )
+        left_out = ", ".join(md(column) for column in selection.listed_exclusions())
         advice = selection.no_features_advice(len(specs)).capitalize()
         st.error(
             "**No feature column is left to learn from** (left out: "

@@ -437,7 +437,7 @@ def _run(frame, config, progress, file_info) -> ComparisonResult:
         frame, tasks, config.exclude, tuple(item.column for item in skipped)
     )
     if not selection.roles:
-        left_out = ", ".join(repr(item.column) for item in selection.excluded) or "none"
+        left_out = ", ".join(map(repr, selection.listed_exclusions())) or "none"
         raise InputError(
             f"no feature column is left to learn from (columns left out: {left_out}): "
             f"{selection.no_features_advice(len(config.targets))}"

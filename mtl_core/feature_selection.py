@@ -46,6 +46,7 @@ class ExcludedColumn:
 
 
 _BY_USER = "excluded by the user"
+_SOURCE = "records the file each row came from"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class FeatureSelection:
     roles: list[ColumnRole]
     excluded: list[ExcludedColumn]
     warnings: list[str]
+
+    def listed_exclusions(self) -> list[str]:
+        """Return the excluded columns to show a user.
+
+        The column that records each row's file is left out, because the loader
+        adds it and the user never chose it.
+        """
+        return [item.column for item in self.excluded if item.reason != _SOURCE]
 
     def excluded_by_user(self) -> list[str]:
         """Return the columns the user chose to exclude."""
@@ -232,9 +241,7 @@ def select_features(
             )
             continue
         if column == source_column:
-            excluded.append(
-                ExcludedColumn(column, "records the file each row came from")
-            )
+            excluded.append(ExcludedColumn(column, _SOURCE))
             continue
         role = column_role(series)
         if role != "free_text" and looks_like_id(series, column):

@@ -16,6 +16,9 @@ class FusedAdamW(torch.optim.AdamW):
     gradient and the group's settings to ``torch._fused_adamw_``, as torch's code
     does, so the weights come out the same. A step where a parameter has no
     gradient runs torch's code.
+
+    NOTE: ``torch._fused_adamw_`` is private, and its signature was checked on
+    torch 2.13 only. A test compares the weights with torch's AdamW step by step.
     """
 
     def __init__(self, groups: list[dict], lr: float, weight_decay: float) -> None:
@@ -58,8 +61,11 @@ class FusedAdamW(torch.optim.AdamW):
         return None
 
     def _collect_state(self) -> list[tuple[list, list, list, list]] | None:
-        """Return each group's parameters and state tensors, or None where any is
-        missing or the group needs an option the short path leaves out."""
+        """Return each group's parameters and state tensors.
+
+        None when a parameter has no state yet or a group uses an option that the
+        short path leaves out (amsgrad, capturable, differentiable).
+        """
         lists = []
         for group in self.param_groups:
             if group["amsgrad"] or group["capturable"] or group["differentiable"]:

@@ -334,10 +334,11 @@ def _check_trainable(task: Task) -> None:
 
 def _all_numbers(classes: list[str]) -> bool:
     """Tell whether every class name reads as a number."""
-    try:
-        [float(name) for name in classes]
-    except (TypeError, ValueError):
-        return False
+    for name in classes:
+        try:
+            float(name)
+        except (TypeError, ValueError):
+            return False
     return True
 
 

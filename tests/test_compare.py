@@ -254,7 +254,7 @@ def test_metrics_list_the_averaged_epochs():
     assert set(averaged["single_task_nn"]) == set(epochs_run["single_task_nn"])
 
 
-def test_every_network_spans_its_patience_rows():
+def test_networks_use_patience_rows():
     """With a learning rate of 0 only epoch 1 is a best, so a fit runs 1 + patience."""
     frame = related_tasks_frame(300)
     config = _config(max_epochs=30, n_bootstrap=0, learning_rate=0.0, patience_rows=1)

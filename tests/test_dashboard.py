@@ -607,7 +607,7 @@ def test_queued_run_says_it_waits():
 
 
 @pytest.mark.parametrize(("page_open", "status"), [(False, CANCELLED), (True, "done")])
-def test_run_stops_when_its_page_is_gone(monkeypatch, page_open, status):
+def test_run_stops_when_page_gone(monkeypatch, page_open, status):
 
     import dashboard.job
     from mtl_core.config import CompareConfig
@@ -701,7 +701,7 @@ def test_no_feature_left_blocks_training():
     assert not [b for b in at.button if b.key == "train" and not b.disabled]
 
 
-def test_every_column_a_target_asks_for_fewer():
+def test_all_columns_targets_suggests_fewer():
     rows = "".join(f"{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(60))
     at = new_app()
     configure(at, ("visits,clicked\n" + rows).encode(), ["visits", "clicked"])

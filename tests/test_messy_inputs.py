@@ -301,6 +301,8 @@ def test_no_feature_left_rejected(tmp_path, capsys):
     assert status == 2
     assert "no feature column is left" in err
     assert "'id'" in err
+    # The loader's column of file names is not the user's, so it is not listed.
+    assert "source_file" not in err
     # Nothing was excluded by the user, so excluding fewer cannot help.
     assert "exclude fewer" not in err
 

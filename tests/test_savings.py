@@ -166,7 +166,7 @@ def test_accuracy_gain_without_intervals_counts_none():
     assert result["tasks_shared_worse_vs_single_task_nn"] == 0
 
 
-def test_thin_class_task_left_out_of_means():
+def test_thin_task_left_out_of_means():
     metrics = _metrics()
     clicked = metrics["tasks"][0]
     clicked["classes"] = ["no", "yes"]

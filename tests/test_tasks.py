@@ -243,7 +243,7 @@ def test_wrong_kind_advice_fits_the_column(values, kind, advice):
     assert skipped[0].reason.endswith(advice)
 
 
-def test_target_too_large_named_with_its_value():
+def test_huge_target_skipped_with_value():
     frame = pd.DataFrame({"revenue": [1.0, 2.5, 1e308] * 20, "clicked": [0, 1] * 30})
 
     tasks, skipped = resolve_tasks(frame, [TaskSpec("revenue"), TaskSpec("clicked")])
