@@ -60,6 +60,13 @@ class FusedAdamW(torch.optim.AdamW):
             )
         return None
 
+    # torch wraps each optimiser class's step, once, in code that runs step hooks
+    # inside a profiler range, unless the step has a true `hooked` attribute. In a
+    # 2.6 ms step at 128 rows that code took about 90 us (2-core AMD EPYC, torch
+    # 2.13). NOTE: hooks from register_step_pre_hook and register_step_post_hook
+    # do not run on this optimiser.
+    step.hooked = True
+
     def _collect_state(self) -> list[tuple[list, list, list, list]] | None:
         """Return each group's parameters and state tensors.
 

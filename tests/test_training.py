@@ -381,6 +381,21 @@ def test_fused_steps_match_torch_adamw():
         assert torch.equal(fused, reference)
 
 
+def test_fused_step_skips_hook_wrapper():
+    net = _net()
+    optimiser = FusedAdamW(parameter_groups(net), lr=0.01, weight_decay=0.5)
+    for parameter in net.parameters():
+        parameter.grad = torch.ones_like(parameter)
+    optimiser.step()
+
+    with torch.profiler.profile() as profile:
+        optimiser.step()
+
+    names = [event.name for event in profile.events()]
+    assert "aten::_fused_adamw_" in names
+    assert not any(name.startswith("Optimizer.step") for name in names)
+
+
 def test_joined_losses_match_per_head():
     tasks = [
         Task("a", "a", "binary", ["0", "1"], np.zeros(1)),
