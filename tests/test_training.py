@@ -17,6 +17,7 @@ from mtl_core.training import (
     fit_network,
     parameter_groups,
     start_at_label_shares,
+    weighted_labels,
 )
 
 
@@ -394,6 +395,23 @@ def test_fused_step_skips_hook_wrapper():
     names = [event.name for event in profile.events()]
     assert "aten::_fused_adamw_" in names
     assert not any(name.startswith("Optimizer.step") for name in names)
+
+
+def test_chunk_weights_match_batch_weights():
+    labels = torch.tensor(
+        [[1, 0], [np.nan, 1], [0, np.nan], [np.nan, np.nan], [1, 1], [0, 0], [1, 2]],
+        dtype=torch.float32,
+    )
+
+    chunk = weighted_labels(labels, batch_size=3)
+
+    for start in range(0, len(labels), 3):
+        batch = weighted_labels(labels[start : start + 3])
+        part = chunk[start : start + 3]
+        assert torch.equal(part.weights, batch.weights)
+        assert torch.equal(part.filled, batch.filled)
+    assert chunk.weights[6].tolist() == [1.0, 1.0]  # a last batch of one row
+    assert chunk.weights[3].tolist() == [0.0, 0.0]  # both labels missing
 
 
 def test_joined_losses_match_per_head():
