@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from mtl_core.dropout import seeds_in_bulk
 from mtl_core.errors import MtlError, RunCancelled
 from mtl_core.network import SharedTrunkNet
 from mtl_core.optimiser import FusedAdamW
@@ -371,6 +372,11 @@ def fit_network(
     ``train_rows`` holds the positions of the rows of ``train`` to train on, so a
     subset needs no copy of the features; None trains on every row.
     """
+    with seeds_in_bulk(net):
+        return _fit(net, tasks, train, val, settings, device, on_epoch, train_rows)
+
+
+def _fit(net, tasks, train, val, settings, device, on_epoch, train_rows) -> FitResult:
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     net.to(device)
