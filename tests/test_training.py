@@ -380,6 +380,8 @@ def test_fused_steps_match_torch_adamw():
         nets[0].parameters(), nets[1].parameters(), strict=True
     ):
         assert torch.equal(fused, reference)
+        fused_steps = optimisers[0].state[fused]["step"]
+        assert torch.equal(fused_steps, optimisers[1].state[reference]["step"])
 
 
 def test_fused_step_skips_hook_wrapper():
