@@ -63,6 +63,21 @@ def test_target_copy_excluded_by_name():
     assert "nearly copies target 'revenue'" in excluded["revenue_again"]
 
 
+def test_amount_of_converted_rows_excluded():
+    frame = related_tasks_frame(300)
+    rng = np.random.default_rng(0)
+    converted = frame["clicked"] == "yes"
+    # Revenue is 0 without a conversion and any positive amount with one: its
+    # correlation with the label is well below 0.99, its ordering of rows exact.
+    frame["order_value"] = np.where(converted, rng.lognormal(3, 1.5, 300), 0.0)
+    frame["shuffled_value"] = rng.permutation(frame["order_value"].to_numpy())
+
+    excluded = _excluded(_select(frame, ["clicked"]))
+
+    assert "nearly copies target 'clicked'" in excluded["order_value"]
+    assert "shuffled_value" not in excluded
+
+
 def test_user_exclusion_and_unknown_exclusion():
     frame = related_tasks_frame(100)
     assert (
