@@ -245,7 +245,7 @@ def _kind_choices(data_key, selected, by_column, derived) -> list[TaskSpec]:
         slot = columns[index % len(columns)]
         if name in derived:
             slot.selectbox(
-                f"Kind of {name}",
+                f"Kind of {md(name)}",
                 ["binary"],
                 key=widget_key(f"kind::{name}", data_key),
                 disabled=True,
@@ -255,7 +255,7 @@ def _kind_choices(data_key, selected, by_column, derived) -> list[TaskSpec]:
             continue
         inferred = by_column[name].kind
         kind = slot.selectbox(
-            f"Kind of {name}",
+            f"Kind of {md(name)}",
             KINDS,
             index=KINDS.index(inferred),
             key=widget_key(f"kind::{name}", data_key),

@@ -20,6 +20,7 @@ from dashboard import state
 from dashboard.job import CANCELLED, TrainingJob
 from dashboard.results import verdict_sentence
 from dashboard.tasks import TARGETS_LABEL, widget_key
+from dashboard.text import md
 from dashboard.train import STOPPED_MESSAGE
 from mtl_core.charts import SIDE_LABELS, SIDES
 from mtl_core.number_format import MINUS
@@ -650,6 +651,20 @@ def test_invalid_kind_skips_target():
     kind.set_value("regression").run()
     assert not at.exception
     assert any("region" in w.value and "skipped" in w.value for w in at.warning)
+
+
+def test_kind_label_escapes_column_name():
+    name = "**clicked** [x](http://127.0.0.1:9/)"
+    data = f"{name},spend\n" + "".join(
+        f"{'yes' if i % 3 else 'no'},{i}\n" for i in range(60)
+    )
+    at = new_app()
+    configure(at, data.encode(), [name])
+
+    labels = [box.label for box in at.selectbox if box.label.startswith("Kind of")]
+
+    assert labels == [f"Kind of {md(name)}"]
+    assert labels[0].startswith(r"Kind of \*\*clicked\*\* \[x\]")
 
 
 def test_targets_kept_after_setting_change():
