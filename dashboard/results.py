@@ -192,8 +192,9 @@ def _verdicts(priced: dict) -> None:
     st.markdown(f"**{md(summary_sentence(priced))}**")
     losses = _losses(priced)
     if losses:
+        subject = "this task" if len(losses) == 1 else "these tasks"
         st.error(
-            "The shared model is worse on " + "; ".join(losses) + ". For these tasks "
+            "The shared model is worse on " + "; ".join(losses) + f". For {subject} "
             "separate models predict better on the test rows.",
             icon=":material/trending_down:",
         )
@@ -415,8 +416,8 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
             )
         upkeep = significant(result.get("saved_upkeep_per_month"))
         return sentence + (
-            f" Running one model instead of {inputs.get('T')} saves {upkeep} upkeep "
-            "per month."
+            f" Running one model instead of {inputs.get('T')} saves {upkeep} a month "
+            "in upkeep, in the currency of your prices."
         )
     if key == "prediction_consistency":
         if inputs.get("predictions"):

@@ -261,7 +261,11 @@ def summary_sentence(metrics: Mapping[str, Any]) -> str:
         f"clearly different in {counts['no_clear_difference']}."
     )
     if counts["not_available"]:
-        sentence += f" {counts['not_available']} could not be computed."
+        # A verdict is withheld where a class is too thin, and missing where a
+        # metric could not be computed. The task tables give the reason.
+        n_missing = counts["not_available"]
+        verb = "has" if n_missing == 1 else "have"
+        sentence += f" {n_missing} {verb} no verdict (the task tables give the reason)."
     return sentence
 
 

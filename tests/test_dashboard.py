@@ -952,6 +952,38 @@ def test_one_target_cost_saves_no_upkeep():
     assert "instead of several" not in sentence
 
 
+def test_upkeep_saving_names_currency():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _savings_sentence, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 20.0)
+    entry = priced["savings"]["cost_reduction"]
+
+    sentence = _savings_sentence("cost_reduction", entry, priced)
+
+    assert "a month in upkeep, in the currency of your prices." in sentence
+
+
+def test_one_loss_named_as_one_task():
+    from fixtures_metrics import make_metrics
+
+    from dashboard.results import _losses, priced_metrics
+
+    priced = priced_metrics(make_metrics(), 1.0, 0.0)
+    at = AppTest.from_function(_show_verdicts, args=(priced,))
+    at.run()
+
+    assert len(_losses(priced)) == 1
+    assert "For this task separate models" in at.error[0].value
+
+
+def _show_verdicts(priced):
+    from dashboard.results import _verdicts
+
+    _verdicts(priced)
+
+
 def chart_strings(spec: dict) -> list[str]:
     """Return every string of a plotly figure JSON except its template."""
     spec = copy.deepcopy(spec)
