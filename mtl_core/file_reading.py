@@ -133,9 +133,10 @@ def read_file(buffer: pa.Buffer, name: str) -> FileTable:
         note("delimiter", f"Read {name} as {delimiter_name}-separated values.")
     else:
         note(
-            "delimiter",
+            "one_column",
             f"Found no comma, semicolon, tab or pipe delimiter in {name}, so it "
-            "was read as one column.",
+            "was read as one column. If its values are separated by another "
+            "character, save it again with commas, semicolons, tabs or pipes.",
         )
     if encoding in ("cp1252", "latin-1"):
         note("encoding", f"Decoded {name} as {encoding}, because it is not UTF-8.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 # loader logs them at WARNING level, and a dashboard may show them more prominently.
 WARNING_ORDER = (
     "header_suspect",
+    "one_column",
     "duplicate_file",
     "extra_fields",
     "padded_rows",

@@ -70,6 +70,17 @@ def test_delimiter_detected(tmp_path, delimiter, word):
     assert any(word in note.message for note in notes_of(loaded, "delimiter"))
 
 
+def test_colon_separated_file_warns_as_one_column(tmp_path):
+    text = "name:city:clicks\na:x:1\nb:z:2\n"
+
+    loaded = load_text(tmp_path, text)
+
+    assert list(loaded.frame.columns) == ["name:city:clicks", "source_file"]
+    (note,) = notes_of(loaded, "one_column")
+    assert note.is_warning
+    assert "save it again with commas, semicolons, tabs or pipes" in note.message
+
+
 def test_delimiter_ignores_quoted_fields(tmp_path):
     text = 'a;b\n"1,5;x\n2,3";4\n"5,6";7\n"8";9\n'
     loaded = load_text(tmp_path, text)
