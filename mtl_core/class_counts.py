@@ -107,3 +107,25 @@ def one_class_caution(task: dict) -> str | None:
         "row, so its macro F1 ties on every side and its comparisons cannot measure "
         "sharing: the features do not separate its classes"
     )
+
+
+def withhold_one_class_verdicts(task: dict) -> None:
+    """Replace by none each verdict between two sides that predict one class each.
+
+    On a multiclass task two such sides that predict the same class score the
+    same macro F1 on every resample. A verdict of "no clear difference" would then
+    count a comparison that measured nothing. ``task`` is a task entry of
+    metrics.json and is changed in place.
+    """
+    predicted = task.get("predicted_classes") or {}
+    if task.get("kind") != "multiclass" or predicted.get("multitask") != 1:
+        return
+    reason = (
+        "both models predict one class for every test row, and the metric ties "
+        "on every resample"
+    )
+    for side, comparison in (task.get("comparisons") or {}).items():
+        tied = comparison.get("ci_low") == 0.0 and comparison.get("ci_high") == 0.0
+        if predicted.get(side) == 1 and tied:
+            comparison["verdict"] = "not_available"
+            comparison["reason"] = reason

@@ -21,6 +21,7 @@ from mtl_core.bootstrap import compare_sides
 from mtl_core.class_counts import (
     one_class_caution,
     rare_class_caution,
+    withhold_one_class_verdicts,
     withhold_thin_verdicts,
 )
 from mtl_core.config import CompareConfig
@@ -374,6 +375,7 @@ def _score_task(task, i, test_rows, predictions, scale, config) -> dict:
             labels.astype(int), minlength=len(task.classes)
         ).tolist()
         withhold_thin_verdicts(entry)
+        withhold_one_class_verdicts(entry)
     return entry
 
 

@@ -335,6 +335,26 @@ def test_target_order_does_not_change_results():
     assert swapped.metrics["run"]["settings"]["targets"] == ["clicked", "revenue"]
 
 
+def test_one_class_predictions_get_no_verdict():
+    from mtl_core.class_counts import withhold_one_class_verdicts
+
+    tie = {"verdict": "no_clear_difference", "ci_low": 0.0, "ci_high": 0.0}
+    task = {
+        "name": "loan",
+        "kind": "multiclass",
+        "classes": ["no", "unknown", "yes"],
+        "predicted_classes": {"multitask": 1, "single_task_nn": 1, "lightgbm": 2},
+        "comparisons": {"single_task_nn": dict(tie), "lightgbm": dict(tie)},
+    }
+
+    withhold_one_class_verdicts(task)
+
+    single = task["comparisons"]["single_task_nn"]
+    assert single["verdict"] == "not_available"
+    assert single["reason"].startswith("both models predict one class")
+    assert task["comparisons"]["lightgbm"]["verdict"] == "no_clear_difference"
+
+
 def test_absent_class_named_in_verdict_reason():
     from mtl_core.class_counts import withhold_thin_verdicts
 
