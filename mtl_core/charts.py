@@ -433,7 +433,9 @@ def learning_curve_figure(metrics: Mapping[str, Any]) -> go.Figure:
     fig.update_layout(
         title_text="Learning curves (dotted: training loss, solid: validation loss)",
         template=_TEMPLATE,
-        height=450,
+        # The legend lists every curve beside the plots and is cut off where the
+        # figure is shorter than the list: 450 px held 11 of 12 curves.
+        height=max(450, 160 + 30 * len(fig.data)),
     )
     return fig
 

@@ -245,6 +245,21 @@ def test_learning_curve_traces():
     assert list(shared_val.x) == [1, 2, 3, 4, 5, 6]
 
 
+def test_learning_curve_height_fits_legend():
+    few = make_metrics()
+    many = make_metrics()
+    curve = {"epoch": [1, 2], "train_loss": [0.5, 0.4], "val_loss": [0.6, 0.5]}
+    for name in ("converted", "retained"):
+        many["learning_curves"]["single_task_nn"][name] = curve
+
+    short = learning_curve_figure(few)
+    tall = learning_curve_figure(many)
+
+    assert len(tall.data) == 2 + 2 * 5
+    assert short.layout.height == 450
+    assert tall.layout.height >= 160 + 30 * len(tall.data)
+
+
 def test_labelled_rows_category_axis():
     figure = labelled_rows_figure(make_metrics(task_names=("2021", "2022", "3")))
     assert figure.layout.xaxis.type == "category"
