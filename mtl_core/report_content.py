@@ -461,6 +461,12 @@ def savings_figures(metrics: Mapping[str, Any]) -> list[SavingsFigure]:
             for name, value in inputs.items():
                 # The per-task inputs are shown once, in the table below.
                 display = "see the per-task table" if value == per_task else value
+                if isinstance(value, Mapping) and value and set(value) <= set(SIDES):
+                    display = "; ".join(
+                        f"{SIDE_LABELS[side]} {format_count(value[side])}"
+                        for side in SIDES
+                        if side in value
+                    )
                 rows.append((f"Input: {name}", setting_text(str(name), display)))
         elif inputs is not None:
             rows.append(("Inputs", display_value(inputs)))

@@ -193,6 +193,13 @@ def test_html_savings_figures(report_html):
     assert "<td>ROC AUC</td>" in report_html
 
 
+def test_consistency_inputs_name_the_models(report_html):
+    row = report_html.split("<th>Input: correct</th>")[1].split("</tr>")[0]
+
+    assert row.startswith("<td>Shared multitask model ")
+    assert "single_task_nn" not in row
+
+
 def test_html_numbers_share_page_formats(report_html):
     assert "Price per hour of compute: 2.5000." in report_html
     assert "Upkeep per model and month: 10.00." in report_html
