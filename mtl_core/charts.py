@@ -17,7 +17,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mtl_core.metrics import metric_label
-from mtl_core.number_format import finite_number, format_number, format_price
+from mtl_core.number_format import (
+    finite_number,
+    format_number,
+    format_price,
+    format_significant,
+)
 from mtl_core.sides import SEPARATE_SIDES, SIDE_LABELS, SIDES
 
 logger = logging.getLogger(__name__)
@@ -364,7 +369,8 @@ def time_cost_figure(metrics: Mapping[str, Any]) -> go.Figure:
                 x=labels,
                 y=costs,
                 marker_color=colors,
-                text=[format_number(c) for c in costs],
+                # As the savings show costs: fractions of a cent keep 4 digits.
+                text=[format_significant(c) for c in costs],
                 textposition="auto",
                 hoverinfo="x+y",
                 showlegend=False,
@@ -372,6 +378,8 @@ def time_cost_figure(metrics: Mapping[str, Any]) -> go.Figure:
             row=1,
             col=2,
         )
+        # Plain decimals: plotly's default SI ticks read "600μ" for an amount.
+        fig.update_yaxes(tickformat=",~r", row=1, col=2)
     fig.update_xaxes(type="category")
     fig.update_layout(
         title_text="Training time and compute cost", template=_TEMPLATE, height=420

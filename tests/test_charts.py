@@ -218,6 +218,18 @@ def test_time_cost_values():
     assert list(cost.y) == pytest.approx([s / 3600 * 2.5 for s in (42.7, 48.2, 6.3)])
 
 
+def test_small_costs_shown_as_plain_decimals():
+    metrics = make_metrics()
+    metrics["fit_seconds"]["multitask"] = 0.3165
+
+    figure = time_cost_figure(metrics)
+    cost = figure.data[1]
+
+    # 0.3165 s at 2.5 per hour
+    assert cost.text[0] == "0.0002198"
+    assert figure.layout.yaxis2.tickformat == ",~r"
+
+
 def test_time_cost_title_shows_price_format():
     titles = [a.text for a in time_cost_figure(make_metrics()).layout.annotations]
     assert "Compute cost at 2.5000 per hour" in titles
