@@ -21,7 +21,6 @@ from mtl_core.number_format import (
     format_count,
     format_number,
     format_price,
-    format_signed,
     format_significant,
     format_upkeep,
     with_minus,
@@ -519,7 +518,11 @@ def _per_task_cell(column: str, value: Any) -> str:
     if column == "metric":
         return metric_label(value)
     if column.startswith("vs_"):
-        return format_signed(value)
+        # With the decimals of the verdicts' differences, so one gain reads alike.
+        number = finite_number(value)
+        if number is None:
+            return "n/a"
+        return ("" if number < 0 else "+") + format_alike(number)[0]
     return display_value(value)
 
 

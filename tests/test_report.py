@@ -193,6 +193,16 @@ def test_html_savings_figures(report_html):
     assert "<td>ROC AUC</td>" in report_html
 
 
+def test_gain_table_uses_verdict_decimals():
+    from mtl_core.report_content import _per_task_table
+
+    table = _per_task_table(
+        {"clicked": {"metric": "roc_auc", "vs_lightgbm": -1.78e-05, "vs_x": 0.0123}}
+    )
+
+    assert table.rows == [["clicked", "ROC AUC", "\u22120.0000", "+0.0123"]]
+
+
 def test_consistency_inputs_name_the_models(report_html):
     row = report_html.split("<th>Input: correct</th>")[1].split("</tr>")[0]
 
