@@ -71,7 +71,7 @@ SAVINGS_TITLES: dict[str, str] = {
 _SIDE_NOUNS = {"single_task_nn": "the single-task networks", "lightgbm": "LightGBM"}
 _METRIC_ORDER = {
     "binary": ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss"),
-    "multiclass": ("accuracy", "macro_f1", "log_loss"),
+    "multiclass": ("macro_f1", "accuracy", "log_loss"),
     "regression": ("rmse", "mae", "r2"),
 }
 _SAVINGS_STANDARD_KEYS = {"formula", "inputs", "result", "unit", "per_task"}

@@ -193,6 +193,16 @@ def test_html_savings_figures(report_html):
     assert "<td>ROC AUC</td>" in report_html
 
 
+def test_metric_tables_list_primary_first():
+    from mtl_core.report_content import metric_table
+
+    tasks = make_metrics()["tasks"]
+
+    assert {task["kind"] for task in tasks} == {"binary", "multiclass", "regression"}
+    for task in tasks:
+        assert metric_table(task).rows[0][0].endswith("(primary)"), task["kind"]
+
+
 def test_gain_table_uses_verdict_decimals():
     from mtl_core.report_content import _per_task_table
 
