@@ -23,7 +23,7 @@ from dashboard import state
 from dashboard.text import md, seconds, signed, significant
 from mtl_core import charts
 from mtl_core.charts import SEPARATE_SIDES, SIDE_LABELS
-from mtl_core.class_counts import rare_class_remark, rare_test_class
+from mtl_core.class_counts import FEW_TEST_ROWS, rare_class_remark, rare_test_class
 from mtl_core.metrics import metric_label
 from mtl_core.number_format import (
     finite_number,
@@ -38,6 +38,7 @@ from mtl_core.report_content import (
     display_value,
     files_table,
     format_alike,
+    format_difference,
     metric_table,
     result_label,
     run_summary,
@@ -148,12 +149,9 @@ def verdict_sentence(task: dict, side: str) -> str:
         (values.get("multitask") or {}).get(metric),
         (values.get(side) or {}).get(metric),
     )
-    difference, low, high = format_alike(
+    difference, low, high = format_difference(
         *(comparison.get(key) for key in ("difference", "ci_low", "ci_high"))
     )
-    point = finite_number(comparison.get("difference"))
-    if point is not None and point >= 0:
-        difference = "+" + difference  # as the reports write a difference
     direction = "higher" if task.get("higher_is_better") else "lower"
     detail = (
         f"{metric_label(metric)} {shared} against {separate}, {direction} is better; "
@@ -333,8 +331,8 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
         left_out = inputs.get("tasks_left_out_of_means") or []
         if not parts and left_out:
             return (
-                "n/a: every task has a class with fewer than 10 test rows, too few "
-                "for an average that means anything."
+                f"n/a: every task has a class with fewer than {FEW_TEST_ROWS} test "
+                "rows, too few for an average that means anything."
             )
         if not parts:
             return "n/a: no task had values for both sides."
@@ -358,7 +356,7 @@ def _savings_sentence(key: str, entry: dict, priced: dict) -> str:
         if left_out:
             skipped = (
                 f" Left out of the average: {md(', '.join(left_out))}, with a class "
-                "under 10 test rows."
+                f"under {FEW_TEST_ROWS} test rows."
             )
         return (
             "On the primary metric, averaged over the tasks, the shared model scores "

@@ -26,8 +26,8 @@ _MASK_128 = (1 << 128) - 1
 def _draw_seeds(n_seeds: int) -> list[int]:
     """Draw mask seeds from torch's default generator.
 
-    One call for ``n`` seeds leaves the generator as ``n`` calls for one seed do,
-    with the same seeds (a test checks this).
+    One call for ``n_seeds`` seeds gives the same seeds as ``n_seeds`` calls for
+    one seed, and leaves the generator in the same state (a test checks this).
     """
     return torch.randint(0, 2**62, (n_seeds,)).tolist()
 
@@ -45,12 +45,13 @@ def pcg64_states(seeds: list[int]) -> list[tuple[int, int]]:
         (words & _MASK_32).astype(np.uint32),
         (words >> np.uint64(32)).astype(np.uint32),
     ]
-    multiplier = [_INIT_A]
+    multiplier = _INIT_A  # advances with every hash, whatever is hashed
 
     def hash_mix(values: np.ndarray) -> np.ndarray:
-        values = values ^ np.uint32(multiplier[0])
-        multiplier[0] = (multiplier[0] * _MULT_A) & _MASK_32
-        values = values * np.uint32(multiplier[0])
+        nonlocal multiplier
+        values = values ^ np.uint32(multiplier)
+        multiplier = (multiplier * _MULT_A) & _MASK_32
+        values = values * np.uint32(multiplier)
         return values ^ (values >> np.uint32(16))
 
     def mix(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -188,6 +189,10 @@ def seeds_in_bulk(net: nn.Module) -> Iterator[None]:
 
     Masks, and so weights, come out as without the block, and torch's default
     generator is left as the calls made inside the block left it.
+
+    NOTE: that holds only while nothing else draws from torch's default generator
+    inside the block between two dropout calls, as in ``fit_network``. Another
+    draw there gets a value that one draw per call would have used for a mask.
     """
     layers = [module for module in net.modules() if isinstance(module, FastDropout)]
     seeds = BulkSeeds()

@@ -177,8 +177,9 @@ def _agreement(feature: pd.Series, task: Task) -> float:
 def _rank_separation(numbers: np.ndarray, labels: np.ndarray) -> float:
     """Return |2 AUC - 1| of ``numbers`` as a score for 0/1 ``labels``.
 
-    1 when every positive row's number is above every negative row's, or below
-    it; 0 when the numbers do not order the classes at all. Ties count half.
+    The score is 1 when every positive row's number is above every negative row's,
+    or every one is below, and 0 when the numbers do not order the classes at all.
+    Tied numbers count half, as in the ROC AUC.
     """
     positive = labels == 1
     n_positive = int(positive.sum())

@@ -199,6 +199,18 @@ def format_alike(*values: Any) -> list[str]:
     return ["n/a" if n is None else with_minus(f"{n:,.{decimals}f}") for n in parsed]
 
 
+def format_difference(difference: Any, *companions: Any) -> list[str]:
+    """Format a difference with its sign, and its interval bounds alike.
+
+    A difference of 0 or more gets a "+", and the bounds keep their own signs.
+    """
+    texts = format_alike(difference, *companions)
+    number = finite_number(difference)
+    if number is not None and number >= 0:
+        texts[0] = "+" + texts[0]
+    return texts
+
+
 def difference_text(comparison: Mapping[str, Any] | None) -> str:
     """Return the difference and its 95% interval as text."""
     if not comparison:
@@ -208,9 +220,8 @@ def difference_text(comparison: Mapping[str, Any] | None) -> str:
         return ""
     low = finite_number(comparison.get("ci_low"))
     high = finite_number(comparison.get("ci_high"))
-    point, low_text, high_text = format_alike(difference, low, high)
-    sign = "" if difference < 0 else "+"
-    text = f"difference {sign}{point}"
+    point, low_text, high_text = format_difference(difference, low, high)
+    text = f"difference {point}"
     if low is not None and high is not None:
         text += f" (95% interval {low_text} to {high_text})"
     return text
@@ -519,10 +530,7 @@ def _per_task_cell(column: str, value: Any) -> str:
         return metric_label(value)
     if column.startswith("vs_"):
         # With the decimals of the verdicts' differences, so one gain reads alike.
-        number = finite_number(value)
-        if number is None:
-            return "n/a"
-        return ("" if number < 0 else "+") + format_alike(number)[0]
+        return format_difference(value)[0]
     return display_value(value)
 
 

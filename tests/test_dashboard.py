@@ -704,12 +704,17 @@ def test_hand_built_metrics_show_loss_and_na(hand_built_page):
     assert any("earlier run" in w.value for w in at.warning)
 
 
+def _errors_after_upload(text: str, names: list[str]) -> tuple[AppTest, list[str]]:
+    """Upload CSV ``text`` and choose the targets ``names``, then return the errors."""
+    at = new_app()
+    configure(at, text.encode(), names)
+    assert not at.exception
+    return at, [visible_text(error) for error in at.error]
+
+
 def test_no_feature_left_blocks_training():
     rows = "".join(f"r{i},{'yes' if i % 3 else 'no'}\n" for i in range(60))
-    at = new_app()
-    configure(at, ("customer_id,clicked\n" + rows).encode(), ["clicked"])
-    assert not at.exception
-    errors = [visible_text(e) for e in at.error]
+    at, errors = _errors_after_upload("customer_id,clicked\n" + rows, ["clicked"])
     assert any("No feature column is left" in e and "customer_id" in e for e in errors)
     # The identifier was left out automatically, so excluding fewer cannot help.
     assert not any("exclude fewer" in e for e in errors)
@@ -718,11 +723,8 @@ def test_no_feature_left_blocks_training():
 
 def test_all_columns_targets_suggests_fewer():
     rows = "".join(f"{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(60))
-    at = new_app()
-    configure(at, ("visits,clicked\n" + rows).encode(), ["visits", "clicked"])
-    assert not at.exception
+    _, errors = _errors_after_upload("visits,clicked\n" + rows, ["visits", "clicked"])
 
-    errors = [visible_text(e) for e in at.error]
     assert any("choose fewer targets" in e for e in errors)
     # The column that records each row's file is internal, so it is not listed.
     assert not any("source" in e for e in errors)
@@ -744,11 +746,8 @@ def test_skipped_target_left_out_of_features():
 
 def test_too_few_rows_block_training_early():
     rows = "".join(f"{i % 7},{'yes' if i % 3 else 'no'}\n" for i in range(25))
-    at = new_app()
-    configure(at, ("visits,clicked\n" + rows).encode(), ["clicked"])
-    assert not at.exception
+    at, errors = _errors_after_upload("visits,clicked\n" + rows, ["clicked"])
 
-    errors = [visible_text(e) for e in at.error]
     assert any("only 25 rows: at least 30 are needed" in e for e in errors)
     assert at.button(key="train").disabled
 
